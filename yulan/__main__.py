@@ -1,0 +1,15 @@
+"""The `yulan` command: Django's management commands under the project's name (`yulan demo`)."""
+
+import os
+import sys
+
+
+def main() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "yulan.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["yulan", *sys.argv[1:]])
+
+
+if __name__ == "__main__":
+    main()

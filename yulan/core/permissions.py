@@ -1,0 +1,110 @@
+"""The one place that decides who may do what, and where.
+
+Every staff view and service asks here. Roles come from `RoleGrant`; a coordinator's rights
+hold only inside its community, a responder's only for its office.
+"""
+
+from collections.abc import Iterable
+from enum import StrEnum
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+
+from yulan.core.errors import NotAllowed
+from yulan.core.models import Role, RoleGrant
+
+
+class Perm(StrEnum):
+    STAFF_AREA = "staff.area"
+    GUIDE_WRITE = "guide.write"
+    GUIDE_PUBLISH = "guide.publish"
+    DIRECTORY_WRITE = "directory.write"
+    AUDIT_VIEW = "audit.view"
+
+
+ROLE_PERMS: dict[str, frozenset[Perm]] = {
+    Role.ADMIN: frozenset(Perm),
+    Role.EDITOR: frozenset({Perm.STAFF_AREA, Perm.GUIDE_WRITE, Perm.GUIDE_PUBLISH, Perm.DIRECTORY_WRITE}),
+    Role.COORDINATOR: frozenset({Perm.STAFF_AREA, Perm.DIRECTORY_WRITE}),
+    Role.RESPONDER: frozenset({Perm.STAFF_AREA}),
+    Role.AMBASSADOR: frozenset(),
+}
+
+_CACHE_ATTR = "_yulan_grants"
+
+
+def grants_of(user: Any) -> list[RoleGrant]:
+    """The user's role grants, read once per request (cached on the user object)."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    cached = getattr(user, _CACHE_ATTR, None)
+    if cached is None:
+        cached = list(RoleGrant.objects.filter(user=user))
+        setattr(user, _CACHE_ATTR, cached)
+    return cached
+
+
+def forget_grants(user: Any) -> None:
+    if hasattr(user, _CACHE_ATTR):
+        delattr(user, _CACHE_ATTR)
+
+
+def _grant_allows(grant: RoleGrant, perm: Perm, community_id: int | None, office_id: int | None) -> bool:
+    if perm not in ROLE_PERMS.get(grant.role, frozenset()):
+        return False
+    if grant.role == Role.COORDINATOR and community_id is not None:
+        return grant.community_id == community_id
+    if grant.role == Role.RESPONDER and office_id is not None:
+        return grant.office_id == office_id
+    if grant.role == Role.COORDINATOR and office_id is not None:
+        return False
+    if grant.role == Role.RESPONDER and community_id is not None:
+        return False
+    return True
+
+
+def has_perm(user: Any, perm: Perm, *, community_id: int | None = None, office_id: int | None = None) -> bool:
+    """May `user` do `perm`? With a community or office given, the answer is for that scope;
+    without, it says whether the user holds the right anywhere."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    return any(_grant_allows(g, perm, community_id, office_id) for g in grants_of(user))
+
+
+def require(user: Any, perm: Perm, *, community_id: int | None = None, office_id: int | None = None) -> None:
+    if not has_perm(user, perm, community_id=community_id, office_id=office_id):
+        raise NotAllowed(_("You do not have permission to do this."))
+
+
+def community_scope(user: Any, perm: Perm) -> frozenset[int] | None:
+    """The communities in which the user holds `perm`: None means everywhere, an empty set
+    nowhere."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return frozenset()
+    if user.is_superuser:
+        return None
+    ids: set[int] = set()
+    for g in grants_of(user):
+        if perm not in ROLE_PERMS.get(g.role, frozenset()):
+            continue
+        if g.role == Role.COORDINATOR:
+            ids.add(g.community_id)  # type: ignore[arg-type]
+        elif g.role != Role.RESPONDER:
+            return None
+    return frozenset(ids)
+
+
+def roles_of(user: Any) -> Iterable[str]:
+    return sorted({g.role for g in grants_of(user)})
+
+
+def require_for_community(user: Any, perm: Perm, community_id: int | None) -> None:
+    """Require `perm` for something that belongs to `community_id`; None means city-wide,
+    which only holders of the right everywhere may touch."""
+    scope = community_scope(user, perm)
+    if scope is None:
+        return
+    if community_id is None or community_id not in scope:
+        raise NotAllowed(_("You do not have permission to do this."))

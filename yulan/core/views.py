@@ -1,0 +1,43 @@
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from yulan.core.models import AuditEntry
+from yulan.core.permissions import Perm, has_perm, require, roles_of
+
+
+def staff_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Signed-in staff only; finer checks happen in the services."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        require(request.user, Perm.STAFF_AREA)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    from yulan.guide import selectors as guide
+
+    return render(request, "core/home.html", {"categories": guide.categories_with_counts()})
+
+
+@staff_view
+def staff_home(request: HttpRequest) -> HttpResponse:
+    from yulan.guide import selectors as guide
+
+    context = {
+        "roles": roles_of(request.user),
+        "can_write_guide": has_perm(request.user, Perm.GUIDE_WRITE),
+        "articles_due": guide.articles_due_count() if has_perm(request.user, Perm.GUIDE_WRITE) else None,
+        "recent": AuditEntry.objects.select_related("actor")[:20]
+        if has_perm(request.user, Perm.AUDIT_VIEW)
+        else None,
+    }
+    return render(request, "core/staff_home.html", context)

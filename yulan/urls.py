@@ -1,0 +1,26 @@
+from django.conf.urls.i18n import i18n_patterns
+from django.contrib import admin
+from django.urls import include, path
+
+from yulan.api import api
+from yulan.core import views as core_views
+from yulan.guide.hsds import hsds_api
+
+admin.site.site_header = "Yulan"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+    path("hsds/", hsds_api.urls),
+]
+
+urlpatterns += i18n_patterns(
+    path("", core_views.home, name="home"),
+    path("staff/", core_views.staff_home, name="staff_home"),
+    path("accounts/", include("allauth.urls")),
+    path("", include("yulan.guide.urls")),
+    prefix_default_language=True,
+)
+
+handler404 = "yulan.core.errorviews.not_found"
+handler500 = "yulan.core.errorviews.server_error"
