@@ -17,7 +17,7 @@ class TranslatedFieldsMixin(forms.Form):
     def __init__(self, *args: Any, initial_translations: dict[str, Any] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         initial_translations = initial_translations or {}
-        for name, (label, widget, _required) in self.translated_fields.items():
+        for name, (_label, widget, _required) in self.translated_fields.items():
             data = initial_translations.get(name) or {}
             for code, lang_name in settings.LANGUAGES:
                 key = f"{name}__{code}"

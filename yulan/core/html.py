@@ -4,8 +4,30 @@ no styles, links made safe."""
 import nh3
 
 ALLOWED_TAGS = {
-    "p", "br", "strong", "em", "b", "i", "u", "ul", "ol", "li", "a", "h2", "h3", "h4",
-    "blockquote", "code", "pre", "table", "thead", "tbody", "tr", "th", "td", "hr",
+    "p",
+    "br",
+    "strong",
+    "em",
+    "b",
+    "i",
+    "u",
+    "ul",
+    "ol",
+    "li",
+    "a",
+    "h2",
+    "h3",
+    "h4",
+    "blockquote",
+    "code",
+    "pre",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "hr",
 }
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "th": {"scope"}}
 

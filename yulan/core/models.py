@@ -148,7 +148,8 @@ class RoleGrant(models.Model):
                 name="rolegrant_unique_citywide",
             ),
             models.UniqueConstraint(
-                fields=["user", "role", "community"], condition=Q(community__isnull=False),
+                fields=["user", "role", "community"],
+                condition=Q(community__isnull=False),
                 name="rolegrant_unique_community",
             ),
             models.UniqueConstraint(

@@ -52,14 +52,10 @@ def forget_grants(user: Any) -> None:
 def _grant_allows(grant: RoleGrant, perm: Perm, community_id: int | None, office_id: int | None) -> bool:
     if perm not in ROLE_PERMS.get(grant.role, frozenset()):
         return False
-    if grant.role == Role.COORDINATOR and community_id is not None:
-        return grant.community_id == community_id
-    if grant.role == Role.RESPONDER and office_id is not None:
-        return grant.office_id == office_id
-    if grant.role == Role.COORDINATOR and office_id is not None:
-        return False
-    if grant.role == Role.RESPONDER and community_id is not None:
-        return False
+    if grant.role == Role.COORDINATOR:
+        return office_id is None and (community_id is None or grant.community_id == community_id)
+    if grant.role == Role.RESPONDER:
+        return community_id is None and (office_id is None or grant.office_id == office_id)
     return True
 
 

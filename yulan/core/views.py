@@ -36,8 +36,6 @@ def staff_home(request: HttpRequest) -> HttpResponse:
         "roles": roles_of(request.user),
         "can_write_guide": has_perm(request.user, Perm.GUIDE_WRITE),
         "articles_due": guide.articles_due_count() if has_perm(request.user, Perm.GUIDE_WRITE) else None,
-        "recent": AuditEntry.objects.select_related("actor")[:20]
-        if has_perm(request.user, Perm.AUDIT_VIEW)
-        else None,
+        "recent": AuditEntry.objects.select_related("actor")[:20] if has_perm(request.user, Perm.AUDIT_VIEW) else None,
     }
     return render(request, "core/staff_home.html", context)

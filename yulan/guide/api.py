@@ -65,8 +65,12 @@ def places_near(request: HttpRequest, q: Query[NearQuery]) -> list[dict[str, Any
         lat=q.lat, lng=q.lng, radius_m=radius, language=q.language, kind=q.kind, open_now=q.open_now
     )
     return [
-        {**_place_out(n.place), "distance_m": round(n.distance_m), "walking_minutes": n.walking_minutes,
-         "open_now": n.open_now}
+        {
+            **_place_out(n.place),
+            "distance_m": round(n.distance_m),
+            "walking_minutes": n.walking_minutes,
+            "open_now": n.open_now,
+        }
         for n in found
     ]
 
@@ -81,8 +85,11 @@ def search(request: HttpRequest, q: Annotated[str, Field(min_length=1, max_lengt
     results = selectors.search_guide_and_directory(query=q)
     return {
         "articles": [
-            {"slug": a.slug, "title": localize(a.title, fallback=a.source_language).text,
-             "url": f"/guide/article/{a.slug}/"}
+            {
+                "slug": a.slug,
+                "title": localize(a.title, fallback=a.source_language).text,
+                "url": f"/guide/article/{a.slug}/",
+            }
             for a in results.articles
         ],
         "places": [_place_out(p) for p in results.places],
@@ -126,8 +133,12 @@ def article_create(request: HttpRequest, payload: ArticleIn) -> tuple[int, dict[
     article = services.article_create(
         actor=request.user,  # type: ignore[arg-type]
         data=services.ArticleInput(
-            slug=payload.slug, category_id=category.pk, title=payload.title, summary=payload.summary,
-            body=payload.body, source_language=payload.source_language,
+            slug=payload.slug,
+            category_id=category.pk,
+            title=payload.title,
+            summary=payload.summary,
+            body=payload.body,
+            source_language=payload.source_language,
         ),
     )
     return 201, _article_out(article)

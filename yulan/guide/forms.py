@@ -18,7 +18,9 @@ class ArticleForm(TranslatedFieldsMixin):
     slug = forms.CharField(label=_("Web address"), max_length=120, help_text=_("Like “public-transport”."))
     category = forms.ModelChoiceField(label=_("Category"), queryset=Category.objects.all())
     community = forms.ModelChoiceField(
-        label=_("Community"), queryset=Community.objects.all(), required=False,
+        label=_("Community"),
+        queryset=Community.objects.all(),
+        required=False,
         help_text=_("Leave empty for the whole city."),
     )
     source_language = forms.ChoiceField(label=_("Original language"), choices=settings.LANGUAGES)
@@ -34,9 +36,7 @@ class PlaceForm(TranslatedFieldsMixin):
     slug = forms.CharField(label=_("Web address"), max_length=120)
     kind = forms.ChoiceField(label=_("Kind"), choices=Place.Kind.choices)
     community = forms.ModelChoiceField(label=_("Community"), queryset=Community.objects.all(), required=False)
-    organization = forms.ModelChoiceField(
-        label=_("Run by"), queryset=Organization.objects.all(), required=False
-    )
+    organization = forms.ModelChoiceField(label=_("Run by"), queryset=Organization.objects.all(), required=False)
     # Coordinates are text so that a wrong value comes back as typed, with a clear message.
     latitude = forms.CharField(label=_("Latitude"), max_length=40, help_text=_("For example 31.2165"))
     longitude = forms.CharField(label=_("Longitude"), max_length=40, help_text=_("For example 121.4110"))
@@ -51,11 +51,15 @@ class PlaceForm(TranslatedFieldsMixin):
         help_text=_("One line each, like “Mon-Fri 09:00-17:00”; a day that differs: “2026-10-01 closed”."),
     )
     languages = forms.CharField(
-        label=_("Languages spoken"), required=False, max_length=200,
+        label=_("Languages spoken"),
+        required=False,
+        max_length=200,
         help_text=_("Language codes separated by commas, like “en, zh, ja”."),
     )
     services = forms.CharField(
-        label=_("Services offered"), required=False, widget=forms.Textarea(attrs={"rows": "4"}),
+        label=_("Services offered"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": "4"}),
         help_text=_("One service a line."),
     )
     source_language = forms.ChoiceField(label=_("Original language"), choices=settings.LANGUAGES)

@@ -39,9 +39,7 @@ def parse_coordinate(raw: str | float | None, *, field: str, low: float, high: f
     except (TypeError, ValueError):
         raise ApplicationError(_("“%(value)s” is not a number.") % {"value": raw}, field=field) from None
     if not math.isfinite(value) or not low <= value <= high:
-        raise ApplicationError(
-            _("Must be between %(low)s and %(high)s.") % {"low": low, "high": high}, field=field
-        )
+        raise ApplicationError(_("Must be between %(low)s and %(high)s.") % {"low": low, "high": high}, field=field)
     return value
 
 

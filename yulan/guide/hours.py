@@ -63,9 +63,7 @@ def _parse_intervals(text: str, line_no: int) -> list[Interval]:
                 _("Line %(line)d: “%(text)s” is not a valid time.") % {"line": line_no, "text": part.strip()}
             ) from None
         if closes != datetime.time(0, 0) and closes <= opens:
-            raise HoursError(
-                _("Line %(line)d: the closing time must be after the opening time.") % {"line": line_no}
-            )
+            raise HoursError(_("Line %(line)d: the closing time must be after the opening time.") % {"line": line_no})
         intervals.append(Interval(opens, closes))
     return intervals
 

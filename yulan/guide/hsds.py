@@ -187,8 +187,12 @@ def _validation_error(request: HttpRequest, exc: NinjaValidationError) -> Any:
     first = exc.errors[0] if exc.errors else {}
     field = ".".join(str(p) for p in first.get("loc", []) if p not in ("query", "path"))
     return hsds_api.create_response(
-        request, {"detail": _("Invalid value for “%(field)s”: %(reason)s") % {"field": field, "reason": first.get("msg", "")},
-                  "field": field}, status=422,
+        request,
+        {
+            "detail": _("Invalid value for “%(field)s”: %(reason)s") % {"field": field, "reason": first.get("msg", "")},
+            "field": field,
+        },
+        status=422,
     )
 
 
@@ -287,7 +291,16 @@ def export_tables(lang: str) -> Iterator[str]:
         for place in places.iterator(chunk_size=1000):
             yield from languages_json(place)
 
-    yield "{" + json.dumps("hsds_version") + ":" + json.dumps("3.0") + "," + json.dumps("language") + ":" + json.dumps(lang)
+    yield (
+        "{"
+        + json.dumps("hsds_version")
+        + ":"
+        + json.dumps("3.0")
+        + ","
+        + json.dumps("language")
+        + ":"
+        + json.dumps(lang)
+    )
     yield from table("organization", organizations())
     yield from table("service", services_rows())
     yield from table("location", locations())

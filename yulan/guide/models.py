@@ -98,10 +98,10 @@ class Place(models.Model):
     kind = models.CharField(_("kind"), max_length=30, choices=Kind.choices)
     name = I18nCharField(_("name"), max_length=300)
     description = I18nTextField(_("description"), blank=True, default="")
-    organization = models.ForeignKey(Organization, on_delete=models.SET_NULL, null=True, blank=True,
-                                     related_name="places")
-    community = models.ForeignKey(Community, on_delete=models.SET_NULL, null=True, blank=True,
-                                  related_name="places")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.SET_NULL, null=True, blank=True, related_name="places"
+    )
+    community = models.ForeignKey(Community, on_delete=models.SET_NULL, null=True, blank=True, related_name="places")
     address = I18nCharField(_("address"), max_length=500)
     latitude = models.FloatField(_("latitude"))
     longitude = models.FloatField(_("longitude"))
@@ -164,6 +164,9 @@ class OpeningHours(models.Model):
         ordering = ["weekday", "opens"]
         constraints = [models.CheckConstraint(name="openinghours_weekday", condition=models.Q(weekday__lte=6))]
 
+    def __str__(self) -> str:
+        return f"{self.weekday} {self.opens:%H:%M}-{self.closes:%H:%M}"
+
 
 class ScheduleException(models.Model):
     """A day that differs from the weekly hours: closed, or open at other times."""
@@ -178,6 +181,9 @@ class ScheduleException(models.Model):
     class Meta:
         ordering = ["date", "opens"]
 
+    def __str__(self) -> str:
+        return f"{self.date} {'closed' if self.closed else f'{self.opens}-{self.closes}'}"
+
 
 class SearchDocument(models.Model):
     """One searchable text per published object and language. On SQLite an FTS5 trigram index
@@ -191,6 +197,7 @@ class SearchDocument(models.Model):
     haystack = models.TextField()
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["kind", "object_id", "language"], name="searchdocument_unique")
-        ]
+        constraints = [models.UniqueConstraint(fields=["kind", "object_id", "language"], name="searchdocument_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.kind}#{self.object_id} [{self.language}]"

@@ -69,11 +69,12 @@ def _similar_enough(query: str, haystack: str) -> bool:
 
 
 def _sqlite_search(q: str, kinds: list[str], limit: int) -> list[Hit]:
+    # Only placeholders are joined into the SQL; every value travels as a parameter.
     kind_sql = f" AND d.kind IN ({','.join('%s' for _ in kinds)})"
     with connection.cursor() as cursor:
         if len(q) >= 3:
             cursor.execute(
-                "SELECT d.kind, d.object_id FROM guide_search_fts f "
+                "SELECT d.kind, d.object_id FROM guide_search_fts f "  # noqa: S608
                 "JOIN guide_searchdocument d ON d.id = f.rowid "
                 "WHERE guide_search_fts MATCH %s" + kind_sql + " ORDER BY bm25(guide_search_fts, 4.0, 1.0) LIMIT %s",
                 ['"' + q.replace('"', '""') + '"', *kinds, limit * 8],
@@ -81,7 +82,7 @@ def _sqlite_search(q: str, kinds: list[str], limit: int) -> list[Hit]:
         else:
             # Trigrams need three characters; a one- or two-character word (医院, 병원) is a scan.
             cursor.execute(
-                "SELECT d.kind, d.object_id FROM guide_searchdocument d "
+                "SELECT d.kind, d.object_id FROM guide_searchdocument d "  # noqa: S608
                 "WHERE instr(d.haystack, %s) > 0" + kind_sql + " ORDER BY instr(d.title, %s) = 0, d.id LIMIT %s",
                 [q, *kinds, q, limit * 8],
             )
@@ -90,7 +91,7 @@ def _sqlite_search(q: str, kinds: list[str], limit: int) -> list[Hit]:
             return hits
         grams = _trigrams(q)
         cursor.execute(
-            "SELECT d.kind, d.object_id, d.haystack FROM guide_search_fts f "
+            "SELECT d.kind, d.object_id, d.haystack FROM guide_search_fts f "  # noqa: S608
             "JOIN guide_searchdocument d ON d.id = f.rowid "
             "WHERE guide_search_fts MATCH %s" + kind_sql + " ORDER BY bm25(guide_search_fts, 4.0, 1.0) LIMIT 400",
             [" OR ".join(f'"{g}"' for g in grams), *kinds],

@@ -156,14 +156,10 @@ def places_near(
             exceptions.setdefault(e.place_id, []).append(
                 (e.date, None if e.closed else Interval(e.opens, e.closes))  # type: ignore[arg-type]
             )
-        candidates = [
-            (d, pk) for d, pk in candidates if is_open(weekly.get(pk, []), exceptions.get(pk, []), at)
-        ]
+        candidates = [(d, pk) for d, pk in candidates if is_open(weekly.get(pk, []), exceptions.get(pk, []), at)]
     candidates = candidates[:limit]
     places = _place_detail_prefetch(Place.objects.filter(pk__in=[pk for _d, pk in candidates])).in_bulk()
-    return [
-        NearbyPlace(places[pk], d, place_is_open(places[pk], at)) for d, pk in candidates if pk in places
-    ]
+    return [NearbyPlace(places[pk], d, place_is_open(places[pk], at)) for d, pk in candidates if pk in places]
 
 
 @dataclass

@@ -158,7 +158,9 @@ def article_set_state(*, actor: User, article_id: int, state: str) -> Article:
         article.updated_at = now
         article.save()
         _index_article(article)
-        audit_record(actor=actor, action=f"article.state.{state}", target=article, before=before, after=snapshot(article))
+        audit_record(
+            actor=actor, action=f"article.state.{state}", target=article, before=before, after=snapshot(article)
+        )
     return article
 
 
@@ -177,9 +179,7 @@ def article_mark_reviewed(*, actor: User, article_id: int) -> Article:
 # --- places -----------------------------------------------------------------------------------
 
 # ISO 639-1 codes Django knows, plus "zh" (Django only lists its scripts), plus the site's own.
-KNOWN_SPOKEN_LANGUAGES = (
-    frozenset(code for code in LANG_INFO if "-" not in code) | {"zh"} | frozenset(language_codes())
-)
+KNOWN_SPOKEN_LANGUAGES = frozenset(code for code in LANG_INFO if "-" not in code) | {"zh"} | frozenset(language_codes())
 
 
 @dataclass
@@ -221,7 +221,8 @@ def _place_values(data: PlaceInput) -> dict[str, Any]:
             k: strip_html(v) for k, v in clean_translations(data.address, field="address", max_chars=500).items()
         },
         "description": {
-            k: clean_html(v) for k, v in clean_translations(data.description, field="description", required=False).items()
+            k: clean_html(v)
+            for k, v in clean_translations(data.description, field="description", required=False).items()
         },
         "accessibility": {
             k: strip_html(v)
@@ -273,7 +274,11 @@ def _index_place(place: Place) -> None:
             body = " ".join(
                 filter(
                     None,
-                    [addresses.get(code, ""), strip_html(descriptions.get(code, "")), *(s.get(code, "") for s in services)],
+                    [
+                        addresses.get(code, ""),
+                        strip_html(descriptions.get(code, "")),
+                        *(s.get(code, "") for s in services),
+                    ],
                 )
             )
             if title or body:

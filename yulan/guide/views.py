@@ -89,8 +89,10 @@ DISTANCE_CHOICES = [500, 1000, 2000, 5000]
 
 def places_near(request: HttpRequest) -> HttpResponse:
     """Near me: a point (from the browser or typed), or an address the city's data knows."""
-    form = {k: request.GET.get(k, "") for k in ("lat", "lng", "address", "minutes", "distance", "language",
-                                                 "kind", "open_now")}
+    form = {
+        k: request.GET.get(k, "")
+        for k in ("lat", "lng", "address", "minutes", "distance", "language", "kind", "open_now")
+    }
     errors: dict[str, str] = {}
     results = None
     origin_label: Any = None
@@ -116,7 +118,11 @@ def places_near(request: HttpRequest) -> HttpResponse:
                 radius = geo.walking_radius_m(int(minutes))
             kind = form["kind"] if form["kind"] in Place.Kind.values else None
             results = selectors.places_near(
-                lat=lat, lng=lng, radius_m=radius, language=form["language"] or None, kind=kind,
+                lat=lat,
+                lng=lng,
+                radius_m=radius,
+                language=form["language"] or None,
+                kind=kind,
                 open_now=form["open_now"] == "1",
             )
         except ApplicationError as exc:
@@ -148,7 +154,9 @@ def search(request: HttpRequest) -> HttpResponse:
     elif query.strip():
         results = selectors.search_guide_and_directory(query=query)
     return render(
-        request, "guide/search.html", {"query": query, "results": results, "error": error},
+        request,
+        "guide/search.html",
+        {"query": query, "results": results, "error": error},
         status=400 if error else 200,
     )
 
@@ -196,8 +204,9 @@ def staff_article_edit(request: HttpRequest, pk: int | None = None) -> HttpRespo
                 if article is None:
                     article = services.article_create(actor=request.user, data=_article_input(form))
                 else:
-                    article = services.article_update(actor=request.user, article_id=article.pk,
-                                                      data=_article_input(form))
+                    article = services.article_update(
+                        actor=request.user, article_id=article.pk, data=_article_input(form)
+                    )
             except ApplicationError as exc:
                 form.add_application_error(exc)
             else:
@@ -212,8 +221,11 @@ def staff_article_edit(request: HttpRequest, pk: int | None = None) -> HttpRespo
                 "community": article.community_id,
                 "source_language": article.source_language,
             },
-            initial_translations={"title": article.title.data, "summary": article.summary.data,
-                                  "body": article.body.data},
+            initial_translations={
+                "title": article.title.data,
+                "summary": article.summary.data,
+                "body": article.body.data,
+            },
         )
     else:
         form = ArticleForm(initial={"source_language": "en"})
@@ -300,7 +312,9 @@ def _place_initial(place: Place) -> tuple[dict[str, Any], dict[str, Any]]:
         "source_language": place.source_language,
     }
     translations = {
-        "name": place.name.data, "address": place.address.data, "description": place.description.data,
+        "name": place.name.data,
+        "address": place.address.data,
+        "description": place.description.data,
         "accessibility": place.accessibility.data,
     }
     return initial, translations
