@@ -1,6 +1,10 @@
 import pytest
 from django.core.cache import cache
 
+from yulan.core.models import Community, District, Office, Role, User
+from yulan.core.services import role_grant
+from yulan.guide.models import Category
+
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
@@ -8,3 +12,67 @@ def _clear_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def district(db):
+    return District.objects.create(slug="changning", name={"en": "Changning District", "zh-hans": "长宁区"})
+
+
+@pytest.fixture
+def community(district):
+    return Community.objects.create(
+        slug="hongqiao",
+        name={"en": "Hongqiao Subdistrict", "zh-hans": "虹桥街道"},
+        district=district,
+        latitude=31.2010,
+        longitude=121.4090,
+    )
+
+
+@pytest.fixture
+def other_community(district):
+    return Community.objects.create(
+        slug="huacao", name={"en": "Huacao Town"}, district=district, latitude=31.224, longitude=121.305
+    )
+
+
+@pytest.fixture
+def office(district):
+    return Office.objects.create(slug="foreign-affairs", name={"en": "Foreign Affairs Office"}, district=district)
+
+
+@pytest.fixture
+def category(db):
+    return Category.objects.create(slug="payment", name={"en": "Payment", "zh-hans": "支付"})
+
+
+@pytest.fixture
+def admin_user(db):
+    return User.objects.create_superuser("admin@example.org", "pw-admin-1234")
+
+
+@pytest.fixture
+def editor(admin_user):
+    user = User.objects.create_user("editor@example.org", "pw-editor-1234")
+    role_grant(actor=admin_user, user=user, role=Role.EDITOR)
+    return user
+
+
+@pytest.fixture
+def coordinator(admin_user, community):
+    user = User.objects.create_user("coordinator@example.org", "pw-coord-1234")
+    role_grant(actor=admin_user, user=user, role=Role.COORDINATOR, community=community)
+    return user
+
+
+@pytest.fixture
+def responder(admin_user, office):
+    user = User.objects.create_user("responder@example.org", "pw-resp-1234")
+    role_grant(actor=admin_user, user=user, role=Role.RESPONDER, office=office)
+    return user
+
+
+@pytest.fixture
+def resident(db):
+    return User.objects.create_user("resident@example.org", "pw-resident-1234")

@@ -10,6 +10,17 @@ from ninja.errors import ValidationError as NinjaValidationError
 
 from yulan.core.errors import ApplicationError
 
+
+def error_field(loc: list[Any]) -> str | None:
+    """The field a validation error is about: ("body", "payload", "title", "en") → "title.en"."""
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ("body", "query", "path", "form"):
+        parts = parts[1:]
+    if parts and parts[0] in ("payload", "q"):
+        parts = parts[1:]
+    return ".".join(parts) or None
+
+
 api = NinjaAPI(
     title="Yulan API",
     version="1",
@@ -27,8 +38,7 @@ def _application_error(request: HttpRequest, exc: ApplicationError) -> HttpRespo
 def _validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
     errors: list[dict[str, Any]] = exc.errors
     first = errors[0] if errors else {}
-    loc = [str(part) for part in first.get("loc", []) if part not in ("body", "query", "path", "payload")]
-    field = ".".join(loc) or None
+    field = error_field(first.get("loc", []))
     message = _("Invalid value for “%(field)s”: %(reason)s") % {"field": field or "?", "reason": first.get("msg", "")}
     return api.create_response(request, {"detail": message, "field": field, "errors": errors}, status=422)
 

@@ -22,5 +22,6 @@ urlpatterns += i18n_patterns(
     prefix_default_language=True,
 )
 
+handler400 = "yulan.core.errorviews.bad_request"
 handler404 = "yulan.core.errorviews.not_found"
 handler500 = "yulan.core.errorviews.server_error"

@@ -2,12 +2,12 @@ from typing import Annotated, Any
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.security import django_auth
 
 from yulan.core.errors import ApplicationError
-from yulan.core.i18n import localize
+from yulan.core.i18n import localize, translations_of
 from yulan.guide import geo, selectors, services
 from yulan.guide.models import Article, Category, Place
 
@@ -119,14 +119,14 @@ def _article_out(article: Article) -> dict[str, Any]:
         "id": article.pk,
         "slug": article.slug,
         "state": article.state,
-        "title": article.title.data or {},
-        "summary": article.summary.data or {},
-        "body": article.body.data or {},
+        "title": translations_of(article.title),
+        "summary": translations_of(article.summary),
+        "body": translations_of(article.body),
     }
 
 
 @router.post("guide/articles", response={201: ArticleOut}, auth=django_auth, summary="Create a draft article")
-def article_create(request: HttpRequest, payload: ArticleIn) -> tuple[int, dict[str, Any]]:
+def article_create(request: HttpRequest, payload: ArticleIn) -> Status[dict[str, Any]]:
     category = Category.objects.filter(slug=payload.category).first()
     if category is None:
         raise ApplicationError(_("Choose a category from the list."), field="category")
@@ -141,7 +141,7 @@ def article_create(request: HttpRequest, payload: ArticleIn) -> tuple[int, dict[
             source_language=payload.source_language,
         ),
     )
-    return 201, _article_out(article)
+    return Status(201, _article_out(article))
 
 
 @router.get("guide/articles/{slug}", response=ArticleOut, summary="A published article, all languages")

@@ -21,6 +21,7 @@ from ninja import Field, NinjaAPI, Query, Schema
 from ninja.errors import HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
+from yulan.api import error_field
 from yulan.core.i18n import language_codes, localize
 from yulan.guide import search
 from yulan.guide.hours import DAYS
@@ -185,7 +186,7 @@ def _check_lang(lang: str) -> None:
 @hsds_api.exception_handler(NinjaValidationError)
 def _validation_error(request: HttpRequest, exc: NinjaValidationError) -> Any:
     first = exc.errors[0] if exc.errors else {}
-    field = ".".join(str(p) for p in first.get("loc", []) if p not in ("query", "path"))
+    field = error_field(first.get("loc", []))
     return hsds_api.create_response(
         request,
         {

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from i18nfield.fields import I18nCharField, I18nTextField
 
+from yulan.core.i18n import localize
 from yulan.core.models import Community, User
 
 
@@ -25,7 +26,7 @@ class Category(models.Model):
         verbose_name_plural = _("guide categories")
 
     def __str__(self) -> str:
-        return str(self.name)
+        return localize(self.name).text
 
 
 class Article(models.Model):
@@ -55,7 +56,7 @@ class Article(models.Model):
         verbose_name_plural = _("guide articles")
 
     def __str__(self) -> str:
-        return str(self.title)
+        return localize(self.title, fallback=self.source_language).text
 
     def review_due(self, now: datetime.datetime | None = None) -> bool:
         """Published pages not reviewed within the set age are due for review."""
@@ -80,7 +81,7 @@ class Organization(models.Model):
         verbose_name_plural = _("organizations")
 
     def __str__(self) -> str:
-        return str(self.name)
+        return localize(self.name).text
 
 
 class Place(models.Model):
@@ -121,7 +122,7 @@ class Place(models.Model):
         verbose_name_plural = _("places")
 
     def __str__(self) -> str:
-        return str(self.name)
+        return localize(self.name).text
 
 
 class PlaceLanguage(models.Model):
@@ -131,6 +132,7 @@ class PlaceLanguage(models.Model):
     code = models.CharField(max_length=10, db_index=True)
 
     class Meta:
+        ordering = ["id"]
         constraints = [models.UniqueConstraint(fields=["place", "code"], name="placelanguage_unique")]
 
     def __str__(self) -> str:
@@ -149,7 +151,7 @@ class PlaceService(models.Model):
         ordering = ["id"]
 
     def __str__(self) -> str:
-        return str(self.name)
+        return localize(self.name).text
 
 
 class OpeningHours(models.Model):

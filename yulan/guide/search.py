@@ -10,7 +10,7 @@ If nothing matches exactly, both fall back to trigram similarity, which forgives
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db import connection
+from django.db import connection, transaction
 
 from yulan.guide.models import SearchDocument
 
@@ -114,12 +114,15 @@ def _postgres_search(q: str, kinds: list[str], limit: int) -> list[Hit]:
     hits = _dedupe(exact, limit)
     if hits or len(q) < 4:
         return hits
-    fuzzy = (
-        base.filter(haystack__trigram_word_similar=q)
-        .annotate(sim=TrigramWordSimilarity(q, "haystack"))
-        .order_by("-sim", "id")
-        .values_list("kind", "object_id")[: limit * 8]
-    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        # The default word-similarity threshold (0.6) misses a single dropped letter in a short word.
+        cursor.execute("SET LOCAL pg_trgm.word_similarity_threshold = %s", [MIN_SIMILARITY - 0.1])
+        fuzzy = list(
+            base.filter(haystack__trigram_word_similar=q)
+            .annotate(sim=TrigramWordSimilarity(q, "haystack"))
+            .order_by("-sim", "id")
+            .values_list("kind", "object_id")[: limit * 8]
+        )
     return _dedupe(fuzzy, limit)
 
 
