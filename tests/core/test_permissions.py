@@ -68,3 +68,17 @@ def test_granting_a_role_is_audited_and_not_duplicated(admin_user, resident, com
     entry = AuditEntry.objects.get(action="role.grant", target_id=str(RoleGrant.objects.get(user=resident).pk))
     assert entry.actor == admin_user
     assert entry.after["community_id"] == community.pk
+
+
+def test_admin_changes_are_audited_with_before_and_after(client, admin_user, district):
+    from yulan.core.models import AuditEntry
+
+    client.force_login(admin_user)
+    response = client.post(
+        f"/admin/core/district/{district.pk}/change/", {"slug": "changning-new", "name_0": "Changning", "name_1": "长宁区"}
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    entry = AuditEntry.objects.get(action="admin.change")
+    assert entry.before["slug"] == "changning"
+    assert entry.after["slug"] == "changning-new"
+    assert entry.actor == admin_user

@@ -1,6 +1,9 @@
+from types import SimpleNamespace
 from typing import Any
+from urllib.parse import urlsplit
 
 from allauth.account.adapter import DefaultAccountAdapter
+from django.conf import settings
 from django.db import transaction
 
 from yulan.core import tasks
@@ -12,7 +15,9 @@ class AccountAdapter(DefaultAccountAdapter):
     transaction has committed."""
 
     def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
-        message = self.render_mail(template_prefix, email, context)
+        host = self.request.get_host() if getattr(self, "request", None) else urlsplit(settings.SITE_URL).netloc
+        site = SimpleNamespace(name=settings.YULAN_SITE_NAME, domain=host)
+        message = self.render_mail(template_prefix, email, {"email": email, "current_site": site, **context})
         html = ""
         for content, mimetype in getattr(message, "alternatives", []):
             if mimetype == "text/html":
