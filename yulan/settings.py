@@ -176,6 +176,8 @@ TIME_ZONE = env("TIME_ZONE", "Asia/Shanghai")
 # --- static files ---------------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
+# The site-wide CSS, scripts and vendored Leaflet live in yulan/static/ (yulan itself is no app).
+STATICFILES_DIRS = [BASE_DIR / "yulan" / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -10,6 +10,8 @@ from yulan.core.models import User
 
 from ..smtp import SMTPServer
 
+PASSWORD = "a-long-passphrase-77"
+
 
 @pytest.fixture
 def smtp(settings):
@@ -78,9 +80,7 @@ def test_password_reset_mails_a_link_that_sets_a_new_password(transactional_db, 
     link = re.search(r"https?://[^/\s]+(/\S+)", text).group(1)
     response = client.get(link)
     assert response.status_code == 302  # to the same form without the key in the URL
-    response = client.post(
-        response["Location"], {"password1": "new-password-456!", "password2": "new-password-456!"}
-    )
+    response = client.post(response["Location"], {"password1": "new-password-456!", "password2": "new-password-456!"})
     assert response.status_code == 302
     user.refresh_from_db()
     assert user.check_password("new-password-456!")
@@ -110,7 +110,7 @@ def test_sign_ups_from_one_address_are_rate_limited(db):
     statuses = [
         client.post(
             "/en/accounts/signup/",
-            {"email": f"person{i}@example.org", "password1": "a-long-passphrase-77", "password2": "a-long-passphrase-77"},
+            {"email": f"person{i}@example.org", "password1": PASSWORD, "password2": PASSWORD},
         ).status_code
         for i in range(22)
     ]
@@ -120,7 +120,7 @@ def test_sign_ups_from_one_address_are_rate_limited(db):
 
 def test_a_bad_email_at_sign_up_is_named_and_kept(db):
     response = Client().post(
-        "/en/accounts/signup/", {"email": "not-an-address", "password1": "x-long-pass-123", "password2": "x-long-pass-123"}
+        "/en/accounts/signup/", {"email": "not-an-address", "password1": PASSWORD, "password2": PASSWORD}
     )
     assert response.status_code == 200
     page = response.content.decode()

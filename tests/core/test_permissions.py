@@ -75,7 +75,8 @@ def test_admin_changes_are_audited_with_before_and_after(client, admin_user, dis
 
     client.force_login(admin_user)
     response = client.post(
-        f"/admin/core/district/{district.pk}/change/", {"slug": "changning-new", "name_0": "Changning", "name_1": "长宁区"}
+        f"/admin/core/district/{district.pk}/change/",
+        {"slug": "changning-new", "name_0": "Changning", "name_1": "长宁区"},
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     entry = AuditEntry.objects.get(action="admin.change")
