@@ -63,7 +63,7 @@ messages: $(VENV)/.installed-test
 vendor:
 	npm ci --no-audit --no-fund --silent
 	mkdir -p yulan/static/vendor/leaflet
-	cp -r node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css \
+	cp -r node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.js.map node_modules/leaflet/dist/leaflet.css \
 		node_modules/leaflet/dist/images node_modules/leaflet/LICENSE yulan/static/vendor/leaflet/
 
 bench: $(VENV)/.installed-test
