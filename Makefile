@@ -39,6 +39,9 @@ browser-deps:
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check --quiet yulan
+	$(BIN)/mypy
+	$(BIN)/python manage.py makemigrations --check --dry-run -v0
 
 test-sqlite: $(VENV)/.installed-test browser-deps
 	$(BIN)/python -m pytest -n 2 -q

@@ -1,5 +1,6 @@
 import pytest
 from django.core.cache import cache
+from django.utils import translation
 
 from yulan.core.models import Community, District, Office, Role, User
 from yulan.core.services import role_grant
@@ -7,10 +8,13 @@ from yulan.guide.models import Category
 
 
 @pytest.fixture(autouse=True)
-def _clear_cache():
-    """Rate-limit counters and cached pages live in the cache: each test starts clean."""
+def _clean_state():
+    """Rate-limit counters live in the cache, and a request leaves its language active in the
+    thread: each test starts clean, in English."""
     cache.clear()
+    translation.activate("en")
     yield
+    translation.deactivate()
     cache.clear()
 
 

@@ -1,6 +1,6 @@
 from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 
 from yulan.api import api
 from yulan.core import views as core_views
@@ -8,7 +8,7 @@ from yulan.guide.hsds import hsds_api
 
 admin.site.site_header = "Yulan"
 
-urlpatterns = [
+urlpatterns: list[URLPattern | URLResolver] = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("hsds/", hsds_api.urls),

@@ -22,12 +22,11 @@ class AccountAdapter(DefaultAccountAdapter):
         for content, mimetype in getattr(message, "alternatives", []):
             if mimetype == "text/html":
                 html = str(content)
-        payload = {
-            "subject": str(message.subject),
-            "body": str(message.body),
-            "to": list(message.to),
-            "from_email": str(message.from_email),
-            "html": html,
-            "headers": {k: str(v) for k, v in (message.extra_headers or {}).items()},
-        }
-        transaction.on_commit(lambda: tasks.send_email.enqueue(**payload))
+        subject, body, to = str(message.subject), str(message.body), list(message.to)
+        from_email = str(message.from_email)
+        headers = {k: str(v) for k, v in (message.extra_headers or {}).items()}
+        transaction.on_commit(
+            lambda: tasks.send_email.enqueue(
+                subject=subject, body=body, to=to, from_email=from_email, html=html, headers=headers
+            )
+        )

@@ -14,7 +14,7 @@ from yulan.core.services import audit_record, snapshot
 
 class AuditedAdmin(I18nModelAdmin):
     def save_model(self, request: HttpRequest, obj: Model, form: Any, change: bool) -> None:
-        before = snapshot(type(obj).objects.get(pk=obj.pk)) if change and obj.pk else None
+        before = snapshot(type(obj)._default_manager.get(pk=obj.pk)) if change and obj.pk else None
         super().save_model(request, obj, form, change)
         audit_record(
             actor=request.user,  # type: ignore[arg-type]

@@ -47,7 +47,6 @@ class TranslatedFieldsMixin(forms.Form):
         """Show a service's error beside the field it names (or above the form)."""
         field = error.field if error.field in self.fields or error.field in self.translated_fields else None
         if field in self.translated_fields:
-            self._errors = self._errors or {}
-            self._errors.setdefault(field, self.error_class()).append(str(error.message))
+            self.errors.setdefault(field, self.error_class()).append(str(error.message))
         else:
             self.add_error(field, str(error.message))

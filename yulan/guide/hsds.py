@@ -66,7 +66,7 @@ def organization_json(org: Organization | None, place: Place, lang: str) -> dict
 
 def schedules_json(place: Place) -> list[dict[str, Any]]:
     location_id = hsds_id("location", place.pk)
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "id": hsds_id("schedule", h.pk),
             "location_id": location_id,

@@ -14,7 +14,7 @@ from yulan.core.errors import ApplicationError, NotAllowed
 from yulan.core.i18n import language_codes
 from yulan.core.models import Community
 from yulan.core.permissions import Perm, community_scope, has_perm, require
-from yulan.core.views import staff_view
+from yulan.core.views import acting_user, staff_view
 from yulan.guide import geo, hours, selectors, services
 from yulan.guide.forms import ArticleForm, PlaceForm
 from yulan.guide.models import Article, Category, Place
@@ -202,10 +202,10 @@ def staff_article_edit(request: HttpRequest, pk: int | None = None) -> HttpRespo
         if form.is_valid():
             try:
                 if article is None:
-                    article = services.article_create(actor=request.user, data=_article_input(form))
+                    article = services.article_create(actor=acting_user(request), data=_article_input(form))
                 else:
                     article = services.article_update(
-                        actor=request.user, article_id=article.pk, data=_article_input(form)
+                        actor=acting_user(request), article_id=article.pk, data=_article_input(form)
                     )
             except ApplicationError as exc:
                 form.add_application_error(exc)
@@ -245,10 +245,10 @@ def staff_article_state(request: HttpRequest, pk: int) -> HttpResponse:
     action = request.POST.get("action", "")
     try:
         if action == "reviewed":
-            services.article_mark_reviewed(actor=request.user, article_id=article.pk)
+            services.article_mark_reviewed(actor=acting_user(request), article_id=article.pk)
             messages.success(request, _("Marked as reviewed today."))
         else:
-            services.article_set_state(actor=request.user, article_id=article.pk, state=action)
+            services.article_set_state(actor=acting_user(request), article_id=article.pk, state=action)
             messages.success(request, _("State changed."))
     except NotAllowed:
         raise
@@ -332,9 +332,11 @@ def staff_place_edit(request: HttpRequest, pk: int | None = None) -> HttpRespons
         if form.is_valid():
             try:
                 if place is None:
-                    place = services.place_create(actor=request.user, data=_place_input(form))
+                    place = services.place_create(actor=acting_user(request), data=_place_input(form))
                 else:
-                    place = services.place_update(actor=request.user, place_id=place.pk, data=_place_input(form))
+                    place = services.place_update(
+                        actor=acting_user(request), place_id=place.pk, data=_place_input(form)
+                    )
             except ApplicationError as exc:
                 form.add_application_error(exc)
             else:
