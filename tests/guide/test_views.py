@@ -59,7 +59,7 @@ def test_the_place_page_shows_hours_languages_and_map_data(client, library):
     assert "Hongqiao International Library" in page
     assert 'data-lat="31.196000"' in page
     assert "09:00–20:00" in page
-    assert "ja" in page
+    assert "Japanese" in page
 
 
 def test_the_places_list_filters_by_kind_and_language(client, editor, library):

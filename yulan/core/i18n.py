@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.conf.locale import LANG_INFO
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from i18nfield.strings import LazyI18nString
@@ -18,6 +19,14 @@ def language_codes() -> list[str]:
 
 def language_name(code: str) -> str:
     return dict(settings.LANGUAGES).get(code, code)
+
+
+def spoken_language_name(code: str) -> str:
+    """A spoken language's name in the reader's language: "ja" → "Japanese" / "日语" …"""
+    if code == "zh":
+        return str(_("Chinese"))
+    info = LANG_INFO.get(code)
+    return translation.gettext(info["name"]) if info else code
 
 
 def clean_translations(

@@ -145,7 +145,10 @@ def article_set_state(*, actor: User, article_id: int, state: str) -> Article:
         if state not in allowed:
             raise ApplicationError(
                 _("An article that is “%(current)s” cannot be moved to “%(target)s”.")
-                % {"current": article.get_state_display(), "target": state},
+                % {
+                    "current": article.get_state_display(),
+                    "target": Article.State(state).label if state in Article.State.values else state,
+                },
                 field="state",
             )
         require(actor, allowed[state])

@@ -6,7 +6,7 @@ from django.http import HttpRequest
 from django.urls import translate_url
 from django.utils.translation import get_language
 
-from yulan.core.i18n import Localized, localize
+from yulan.core.i18n import Localized, localize, spoken_language_name
 
 register = template.Library()
 
@@ -16,6 +16,11 @@ def localized(value: Any, fallback: str | None = None) -> Localized:
     """`{% localized article.title article.source_language as title %}` → title.text,
     title.is_fallback, title.language_label."""
     return localize(value, fallback=fallback)
+
+
+@register.filter
+def spoken_language(code: str) -> str:
+    return spoken_language_name(code)
 
 
 @register.filter
