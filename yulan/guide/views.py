@@ -1,16 +1,19 @@
 """Pages of the guide and directory: parse, check, call a selector or service, render."""
 
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db.models import Model
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from yulan.core.errors import ApplicationError, NotAllowed
+from yulan.core.forms import TranslatedFieldsMixin
 from yulan.core.i18n import language_codes
 from yulan.core.models import Community
 from yulan.core.permissions import Perm, community_scope, has_perm, require
@@ -164,6 +167,22 @@ def search(request: HttpRequest) -> HttpResponse:
 # --- staff ------------------------------------------------------------------------------------
 
 
+def _save_form(
+    request: HttpRequest, form: TranslatedFieldsMixin, save: Callable[[], Model], url_name: str
+) -> HttpResponse | None:
+    """Validate a staff form and call the service; on success redirect to the saved object,
+    otherwise leave the service's error on the form (shown with what was typed) and return None."""
+    if not form.is_valid():
+        return None
+    try:
+        obj = save()
+    except ApplicationError as exc:
+        form.add_application_error(exc)
+        return None
+    messages.success(request, _("Saved."))
+    return redirect(url_name, pk=obj.pk)
+
+
 @staff_view
 def staff_articles(request: HttpRequest) -> HttpResponse:
     require(request.user, Perm.GUIDE_WRITE)
@@ -199,19 +218,15 @@ def staff_article_edit(request: HttpRequest, pk: int | None = None) -> HttpRespo
     status = 200
     if request.method == "POST":
         form = ArticleForm(request.POST)
-        if form.is_valid():
-            try:
-                if article is None:
-                    article = services.article_create(actor=acting_user(request), data=_article_input(form))
-                else:
-                    article = services.article_update(
-                        actor=acting_user(request), article_id=article.pk, data=_article_input(form)
-                    )
-            except ApplicationError as exc:
-                form.add_application_error(exc)
-            else:
-                messages.success(request, _("Saved."))
-                return redirect("guide:staff_article_edit", pk=article.pk)
+        current = article
+
+        def save() -> Article:
+            if current is None:
+                return services.article_create(actor=acting_user(request), data=_article_input(form))
+            return services.article_update(actor=acting_user(request), article_id=current.pk, data=_article_input(form))
+
+        if saved := _save_form(request, form, save, "guide:staff_article_edit"):
+            return saved
         status = 400
     elif article is not None:
         form = ArticleForm(
@@ -329,19 +344,15 @@ def staff_place_edit(request: HttpRequest, pk: int | None = None) -> HttpRespons
     status = 200
     if request.method == "POST":
         form = PlaceForm(request.POST, communities=communities)
-        if form.is_valid():
-            try:
-                if place is None:
-                    place = services.place_create(actor=acting_user(request), data=_place_input(form))
-                else:
-                    place = services.place_update(
-                        actor=acting_user(request), place_id=place.pk, data=_place_input(form)
-                    )
-            except ApplicationError as exc:
-                form.add_application_error(exc)
-            else:
-                messages.success(request, _("Saved."))
-                return redirect("guide:staff_place_edit", pk=place.pk)
+        current = place
+
+        def save() -> Place:
+            if current is None:
+                return services.place_create(actor=acting_user(request), data=_place_input(form))
+            return services.place_update(actor=acting_user(request), place_id=current.pk, data=_place_input(form))
+
+        if saved := _save_form(request, form, save, "guide:staff_place_edit"):
+            return saved
         status = 400
     elif place is not None:
         initial, translations = _place_initial(place)
