@@ -215,3 +215,4 @@ def test_unknown_pages_answer_404_with_a_page(client, db):
     response = client.get("/en/no-such-page/")
     assert response.status_code == 404
     assert "Page not found" in response.content.decode()
+

@@ -5,6 +5,7 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 from yulan.core.errors import ApplicationError
 
@@ -39,6 +40,15 @@ class TranslatedFieldsMixin(forms.Form):
             }
             for name, (label, _w, required) in self.translated_fields.items()
         ]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        for name, (_label, _widget, required) in self.translated_fields.items():
+            if required and not any(cleaned.get(f"{name}__{code}", "").strip() for code, _n in settings.LANGUAGES):
+                self.errors.setdefault(name, self.error_class()).append(
+                    str(_("This field is required in at least one language."))
+                )
+        return cleaned
 
     def translations(self, name: str) -> dict[str, str]:
         return {code: self.cleaned_data.get(f"{name}__{code}", "") for code, _n in settings.LANGUAGES}
