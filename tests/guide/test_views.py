@@ -216,3 +216,13 @@ def test_unknown_pages_answer_404_with_a_page(client, db):
     assert response.status_code == 404
     assert "Page not found" in response.content.decode()
 
+
+def test_a_server_error_page_needs_no_database_and_speaks_the_language(rf, settings):
+    from django.utils import translation
+
+    from yulan.core.errorviews import server_error
+
+    with translation.override("de"):
+        response = server_error(rf.get("/de/"))
+    assert response.status_code == 500
+    assert "Etwas ist schiefgelaufen" in response.content.decode()
