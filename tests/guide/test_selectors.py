@@ -124,7 +124,7 @@ def test_search_finds_articles_in_any_language_and_substring(indexed, query):
     assert [a.slug for a in results.articles] == ["doctor"]
 
 
-@pytest.mark.parametrize("query", ["图书馆", "国际图书", "Hongqiao International", "reading room", "library"])
+@pytest.mark.parametrize("query", ["图书馆", "国际图书", "图书", "Hongqiao International", "reading room", "library"])
 def test_search_finds_places_by_name_address_and_service(indexed, query):
     results = selectors.search_guide_and_directory(query=query)
     assert [p.slug for p in results.places] == ["library"]

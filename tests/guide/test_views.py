@@ -226,3 +226,24 @@ def test_a_server_error_page_needs_no_database_and_speaks_the_language(rf, setti
         response = server_error(rf.get("/de/"))
     assert response.status_code == 500
     assert "Etwas ist schiefgelaufen" in response.content.decode()
+
+
+def test_a_visitors_article_page_comes_from_the_cache_until_the_article_changes(
+    client, editor, category, published, django_assert_num_queries
+):
+    assert "Metro and buses" in client.get("/en/guide/article/metro/").content.decode()
+    with django_assert_num_queries(1):  # only the version check
+        assert "Metro and buses" in client.get("/en/guide/article/metro/").content.decode()
+    services.article_update(
+        actor=editor, article_id=published.pk, data=article_input(category, title={"en": "Metro, buses, ferries"})
+    )
+    assert "Metro, buses, ferries" in client.get("/en/guide/article/metro/").content.decode()
+    services.article_set_state(actor=editor, article_id=published.pk, state=Article.State.DRAFT)
+    assert client.get("/en/guide/article/metro/").status_code == 404
+
+
+def test_a_signed_in_reader_never_gets_a_cached_page(client, resident, published):
+    client.get("/en/guide/article/metro/")
+    client.force_login(resident)
+    page = client.get("/en/guide/article/metro/").content.decode()
+    assert "Sign out" in page

@@ -197,6 +197,7 @@ class SearchDocument(models.Model):
     title = models.CharField(max_length=300)
     body = models.TextField()
     haystack = models.TextField()
+    grams = models.TextField(default="")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["kind", "object_id", "language"], name="searchdocument_unique")]

@@ -41,6 +41,22 @@ def article_published_get(*, slug: str) -> Article | None:
     return articles_published().filter(slug=slug).first()
 
 
+def article_published_version(*, slug: str) -> str | None:
+    """A short string that changes whenever what the public page of this article shows
+    changes (its text, its review date, its category), or None if it is not published.
+    A renamed category shows once the page's cache time has passed."""
+    row = (
+        articles_published()
+        .filter(slug=slug)
+        .values_list("pk", "updated_at", "last_reviewed_at", "category_id")
+        .first()
+    )
+    if row is None:
+        return None
+    pk, updated_at, reviewed_at, category_id = row
+    return f"{pk}-{updated_at.timestamp()}-{reviewed_at.timestamp() if reviewed_at else ''}-{category_id}"
+
+
 def articles_for_staff(*, state: str | None = None, due_only: bool = False) -> QuerySet[Article]:
     qs = Article.objects.select_related("category").order_by("-updated_at")
     if state:
@@ -93,11 +109,15 @@ def places_for_staff(*, user: Any) -> QuerySet[Place]:
 
 def place_schedule(place: Place) -> tuple[list[tuple[int, Interval]], list[tuple[datetime.date, Interval | None]]]:
     weekly = [(h.weekday, Interval(h.opens, h.closes)) for h in place.hours.all()]
-    exceptions = [
-        (e.date, None if e.closed else Interval(e.opens, e.closes))  # type: ignore[arg-type]
-        for e in place.exceptions.all()
-    ]
+    exceptions = [(e.date, _exception_interval(e.closed, e.opens, e.closes)) for e in place.exceptions.all()]
     return weekly, exceptions
+
+
+def _exception_interval(closed: bool, opens: datetime.time | None, closes: datetime.time | None) -> Interval | None:
+    """A special day's hours; None means closed all day."""
+    if closed or opens is None or closes is None:
+        return None
+    return Interval(opens, closes)
 
 
 def place_is_open(place: Place, at: datetime.datetime | None = None) -> bool:
@@ -147,19 +167,43 @@ def places_near(
     candidates.sort()
     at = at or local_now()
     if open_now:
-        ids = [pk for _d, pk in candidates]
-        weekly: dict[int, list[tuple[int, Interval]]] = {}
-        for h in OpeningHours.objects.filter(place_id__in=ids):
-            weekly.setdefault(h.place_id, []).append((h.weekday, Interval(h.opens, h.closes)))
-        exceptions: dict[int, list[tuple[datetime.date, Interval | None]]] = {}
-        for e in ScheduleException.objects.filter(place_id__in=ids, date=at.date()):
-            exceptions.setdefault(e.place_id, []).append(
-                (e.date, None if e.closed else Interval(e.opens, e.closes))  # type: ignore[arg-type]
-            )
+        weekly, exceptions = _schedules_on([pk for _d, pk in candidates], at.date())
         candidates = [(d, pk) for d, pk in candidates if is_open(weekly.get(pk, []), exceptions.get(pk, []), at)]
-    candidates = candidates[:limit]
-    places = _place_detail_prefetch(Place.objects.filter(pk__in=[pk for _d, pk in candidates])).in_bulk()
-    return [NearbyPlace(places[pk], d, place_is_open(places[pk], at)) for d, pk in candidates if pk in places]
+        candidates = candidates[:limit]
+    else:
+        candidates = candidates[:limit]
+        weekly, exceptions = _schedules_on([pk for _d, pk in candidates], at.date())
+    # Only what a result shows (name, address, community, languages) is loaded with the places;
+    # whether each is open comes from the plain rows read above.
+    places = (
+        Place.objects.filter(pk__in=[pk for _d, pk in candidates])
+        .select_related("community")
+        .prefetch_related("languages")
+        .in_bulk()
+    )
+    return [
+        NearbyPlace(places[pk], d, is_open(weekly.get(pk, []), exceptions.get(pk, []), at))
+        for d, pk in candidates
+        if pk in places
+    ]
+
+
+def _schedules_on(
+    ids: list[int], date: datetime.date
+) -> tuple[dict[int, list[tuple[int, Interval]]], dict[int, list[tuple[datetime.date, Interval | None]]]]:
+    """The weekly hours of these places and their exceptions on one date (all that `is_open`
+    looks at for a moment on that date), read as plain rows."""
+    weekly: dict[int, list[tuple[int, Interval]]] = {}
+    for place_id, weekday, opens, closes in OpeningHours.objects.filter(place_id__in=ids).values_list(
+        "place_id", "weekday", "opens", "closes"
+    ):
+        weekly.setdefault(place_id, []).append((weekday, Interval(opens, closes)))
+    exceptions: dict[int, list[tuple[datetime.date, Interval | None]]] = {}
+    for place_id, day, closed, ex_opens, ex_closes in ScheduleException.objects.filter(
+        place_id__in=ids, date=date
+    ).values_list("place_id", "date", "closed", "opens", "closes"):
+        exceptions.setdefault(place_id, []).append((day, _exception_interval(closed, ex_opens, ex_closes)))
+    return weekly, exceptions
 
 
 @dataclass
@@ -198,7 +242,12 @@ def search_guide_and_directory(*, query: str, limit: int = 50) -> SearchResults:
     article_ids = [h.object_id for h in hits if h.kind == "article"]
     place_ids = [h.object_id for h in hits if h.kind == "place"]
     articles = articles_published().in_bulk(article_ids)
-    places = Place.objects.filter(is_published=True).select_related("community").in_bulk(place_ids)
+    places = (
+        Place.objects.filter(is_published=True)
+        .select_related("community")
+        .prefetch_related("languages")
+        .in_bulk(place_ids)
+    )
     return SearchResults(
         articles=[articles[i] for i in article_ids if i in articles],
         places=[places[i] for i in place_ids if i in places],

@@ -1,10 +1,12 @@
 """Pages of the guide and directory: parse, check, call a selector or service, render."""
 
+import hashlib
 from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import Model
 from django.http import Http404, HttpRequest, HttpResponse
@@ -35,11 +37,32 @@ def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "guide/category.html", {"category": category, "articles": articles})
 
 
+def _cacheable(request: HttpRequest) -> bool:
+    """A visitor with no session and no pending message sees the same page as every other."""
+    return (
+        request.method == "GET"
+        and settings.SESSION_COOKIE_NAME not in request.COOKIES
+        and "messages" not in request.COOKIES
+    )
+
+
 def article_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    version = selectors.article_published_version(slug=slug)
+    if version is None:
+        raise Http404
+    key = None
+    if _cacheable(request):
+        key = "page:" + hashlib.sha256(f"{request.get_full_path()}|{version}".encode()).hexdigest()
+        html = cache.get(key)
+        if html is not None:
+            return HttpResponse(html)
     article = selectors.article_published_get(slug=slug)
     if article is None:
         raise Http404
-    return render(request, "guide/article.html", {"article": article})
+    response = render(request, "guide/article.html", {"article": article})
+    if key is not None:
+        cache.set(key, response.content, settings.YULAN_PAGE_CACHE_SECONDS)
+    return response
 
 
 def _page(request: HttpRequest, items: Any, per_page: int = 20) -> Any:
