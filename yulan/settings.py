@@ -44,6 +44,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "yulan.core.pagecache.PublicPageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -218,8 +219,8 @@ YULAN_MAP_ATTRIBUTION = env("YULAN_MAP_ATTRIBUTION", "© OpenStreetMap contribut
 YULAN_WALK_METRES_PER_MINUTE = envint("YULAN_WALK_METRES_PER_MINUTE", 80)
 YULAN_WALK_DETOUR_PERCENT = envint("YULAN_WALK_DETOUR_PERCENT", 125)
 YULAN_MAX_TEXT_CHARS = envint("YULAN_MAX_TEXT_CHARS", 50_000)
-# Public pages shown to visitors without a session are kept this long in the cache; each is
-# keyed by its content's last change, so an edit shows at once.
+# Public pages shown to visitors without a session are kept this long in the cache (0: never).
+# A change to public content retires them at once (with a shared cache, in every process).
 YULAN_PAGE_CACHE_SECONDS = envint("YULAN_PAGE_CACHE_SECONDS", 300)
 
 LOGGING = {

@@ -228,22 +228,35 @@ def test_a_server_error_page_needs_no_database_and_speaks_the_language(rf, setti
     assert "Etwas ist schiefgelaufen" in response.content.decode()
 
 
-def test_a_visitors_article_page_comes_from_the_cache_until_the_article_changes(
-    client, editor, category, published, django_assert_num_queries
+def test_a_visitors_article_page_comes_from_the_cache_until_content_changes(
+    client, editor, category, published, django_assert_num_queries, django_capture_on_commit_callbacks
 ):
     assert "Metro and buses" in client.get("/en/guide/article/metro/").content.decode()
-    with django_assert_num_queries(1):  # only the version check
-        assert "Metro and buses" in client.get("/en/guide/article/metro/").content.decode()
-    services.article_update(
-        actor=editor, article_id=published.pk, data=article_input(category, title={"en": "Metro, buses, ferries"})
-    )
+    with django_assert_num_queries(0):
+        response = client.get("/en/guide/article/metro/")
+    assert response["X-Page-Cache"] == "hit"
+    assert response["Content-Language"] == "en"
+    assert "Metro and buses" in response.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.article_update(
+            actor=editor, article_id=published.pk, data=article_input(category, title={"en": "Metro, buses, ferries"})
+        )
     assert "Metro, buses, ferries" in client.get("/en/guide/article/metro/").content.decode()
-    services.article_set_state(actor=editor, article_id=published.pk, state=Article.State.DRAFT)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.article_set_state(actor=editor, article_id=published.pk, state=Article.State.DRAFT)
     assert client.get("/en/guide/article/metro/").status_code == 404
+
+
+def test_only_pages_marked_public_are_cached(client, published):
+    client.get("/en/search/?q=metro")
+    assert not client.get("/en/search/?q=metro").has_header("X-Page-Cache")
+    client.get("/en/guide/article/no-such-page/")
+    assert client.get("/en/guide/article/no-such-page/").status_code == 404
 
 
 def test_a_signed_in_reader_never_gets_a_cached_page(client, resident, published):
     client.get("/en/guide/article/metro/")
     client.force_login(resident)
-    page = client.get("/en/guide/article/metro/").content.decode()
-    assert "Sign out" in page
+    response = client.get("/en/guide/article/metro/")
+    assert not response.has_header("X-Page-Cache")
+    assert "Sign out" in response.content.decode()

@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from i18nfield.admin import I18nModelAdmin
 
 from yulan.core.models import AuditEntry, Community, District, Office, RoleGrant, User
+from yulan.core.pagecache import public_pages_changed
 from yulan.core.services import audit_record, snapshot
 
 
@@ -16,6 +17,7 @@ class AuditedAdmin(I18nModelAdmin):
     def save_model(self, request: HttpRequest, obj: Model, form: Any, change: bool) -> None:
         before = snapshot(type(obj)._default_manager.get(pk=obj.pk)) if change and obj.pk else None
         super().save_model(request, obj, form, change)
+        public_pages_changed()
         audit_record(
             actor=request.user,  # type: ignore[arg-type]
             action=f"admin.{'change' if change else 'add'}",
@@ -27,6 +29,7 @@ class AuditedAdmin(I18nModelAdmin):
     def delete_model(self, request: HttpRequest, obj: Model) -> None:
         audit_record(actor=request.user, action="admin.delete", target=obj, before=snapshot(obj))  # type: ignore[arg-type]
         super().delete_model(request, obj)
+        public_pages_changed()
 
 
 @admin.register(District, Office)

@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from yulan.core.models import AuditEntry, User
+from yulan.core.pagecache import public_page
 from yulan.core.permissions import Perm, has_perm, require, roles_of
 
 
@@ -27,6 +28,7 @@ def acting_user(request: HttpRequest) -> User:
     return cast(User, request.user)
 
 
+@public_page
 def home(request: HttpRequest) -> HttpResponse:
     from yulan.guide import selectors as guide
 

@@ -41,22 +41,6 @@ def article_published_get(*, slug: str) -> Article | None:
     return articles_published().filter(slug=slug).first()
 
 
-def article_published_version(*, slug: str) -> str | None:
-    """A short string that changes whenever what the public page of this article shows
-    changes (its text, its review date, its category), or None if it is not published.
-    A renamed category shows once the page's cache time has passed."""
-    row = (
-        articles_published()
-        .filter(slug=slug)
-        .values_list("pk", "updated_at", "last_reviewed_at", "category_id")
-        .first()
-    )
-    if row is None:
-        return None
-    pk, updated_at, reviewed_at, category_id = row
-    return f"{pk}-{updated_at.timestamp()}-{reviewed_at.timestamp() if reviewed_at else ''}-{category_id}"
-
-
 def articles_for_staff(*, state: str | None = None, due_only: bool = False) -> QuerySet[Article]:
     qs = Article.objects.select_related("category").order_by("-updated_at")
     if state:

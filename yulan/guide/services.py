@@ -16,6 +16,7 @@ from yulan.core.errors import ApplicationError
 from yulan.core.html import clean_html, strip_html
 from yulan.core.i18n import clean_translations, language_codes, translations_of
 from yulan.core.models import Community, User
+from yulan.core.pagecache import public_pages_changed
 from yulan.core.permissions import Perm, require, require_for_community
 from yulan.core.services import audit_record, snapshot
 from yulan.guide import geo, search
@@ -105,6 +106,7 @@ def article_create(*, actor: User, data: ArticleInput) -> Article:
     try:
         with transaction.atomic(durable=True):
             article = Article.objects.create(**values, created_by=actor)
+            public_pages_changed()
             audit_record(actor=actor, action="article.create", target=article, after=snapshot(article))
     except IntegrityError:
         raise ApplicationError(_("An article with this address already exists."), field="slug") from None
@@ -124,6 +126,7 @@ def article_update(*, actor: User, article_id: int, data: ArticleInput) -> Artic
             article.save()
             article.refresh_from_db()
             _index_article(article)
+            public_pages_changed()
             audit_record(actor=actor, action="article.update", target=article, before=before, after=snapshot(article))
     except IntegrityError:
         raise ApplicationError(_("An article with this address already exists."), field="slug") from None
@@ -161,6 +164,7 @@ def article_set_state(*, actor: User, article_id: int, state: str) -> Article:
         article.updated_at = now
         article.save()
         _index_article(article)
+        public_pages_changed()
         audit_record(
             actor=actor, action=f"article.state.{state}", target=article, before=before, after=snapshot(article)
         )
@@ -175,6 +179,7 @@ def article_mark_reviewed(*, actor: User, article_id: int) -> Article:
         before = snapshot(article)
         article.last_reviewed_at = timezone.now()
         article.save(update_fields=["last_reviewed_at"])
+        public_pages_changed()
         audit_record(actor=actor, action="article.reviewed", target=article, before=before, after=snapshot(article))
     return article
 
@@ -333,6 +338,7 @@ def place_create(*, actor: User, data: PlaceInput) -> Place:
             place = Place.objects.create(**values)
             _write_place_children(place, data.hours, languages, services)
             _index_place(place)
+            public_pages_changed()
             audit_record(actor=actor, action="place.create", target=place, after=_place_snapshot(place))
     except IntegrityError:
         raise ApplicationError(_("A place with this address already exists."), field="slug") from None
@@ -357,6 +363,7 @@ def place_update(*, actor: User, place_id: int, data: PlaceInput) -> Place:
             _write_place_children(place, data.hours, languages, services)
             place.refresh_from_db()
             _index_place(place)
+            public_pages_changed()
             audit_record(actor=actor, action="place.update", target=place, before=before, after=_place_snapshot(place))
     except IntegrityError:
         raise ApplicationError(_("A place with this address already exists."), field="slug") from None

@@ -1,12 +1,10 @@
 """Pages of the guide and directory: parse, check, call a selector or service, render."""
 
-import hashlib
 from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import Model
 from django.http import Http404, HttpRequest, HttpResponse
@@ -18,6 +16,7 @@ from yulan.core.errors import ApplicationError, NotAllowed
 from yulan.core.forms import TranslatedFieldsMixin
 from yulan.core.i18n import language_codes
 from yulan.core.models import Community
+from yulan.core.pagecache import public_page
 from yulan.core.permissions import Perm, community_scope, has_perm, require
 from yulan.core.views import acting_user, staff_view
 from yulan.guide import geo, hours, selectors, services
@@ -27,42 +26,24 @@ from yulan.guide.models import Article, Category, Place
 # --- public -----------------------------------------------------------------------------------
 
 
+@public_page
 def guide_index(request: HttpRequest) -> HttpResponse:
     return render(request, "guide/index.html", {"categories": selectors.categories_with_counts()})
 
 
+@public_page
 def category_detail(request: HttpRequest, slug: str) -> HttpResponse:
     category = get_object_or_404(Category, slug=slug)
     articles = selectors.articles_published(category=category)
     return render(request, "guide/category.html", {"category": category, "articles": articles})
 
 
-def _cacheable(request: HttpRequest) -> bool:
-    """A visitor with no session and no pending message sees the same page as every other."""
-    return (
-        request.method == "GET"
-        and settings.SESSION_COOKIE_NAME not in request.COOKIES
-        and "messages" not in request.COOKIES
-    )
-
-
+@public_page
 def article_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    version = selectors.article_published_version(slug=slug)
-    if version is None:
-        raise Http404
-    key = None
-    if _cacheable(request):
-        key = "page:" + hashlib.sha256(f"{request.get_full_path()}|{version}".encode()).hexdigest()
-        html = cache.get(key)
-        if html is not None:
-            return HttpResponse(html)
     article = selectors.article_published_get(slug=slug)
     if article is None:
         raise Http404
-    response = render(request, "guide/article.html", {"article": article})
-    if key is not None:
-        cache.set(key, response.content, settings.YULAN_PAGE_CACHE_SECONDS)
-    return response
+    return render(request, "guide/article.html", {"article": article})
 
 
 def _page(request: HttpRequest, items: Any, per_page: int = 20) -> Any:
