@@ -11,8 +11,7 @@ The read side:
   'simple' text-search GIN index on PostgreSQL) — trigram indexes cannot look these up;
 - nothing found for four characters or more: a typo-forgiving pass (documents sharing the
   query's first and last trigrams, or its first two, or its last two, kept when most of its
-  trigrams are present, on SQLite;
-  pg_trgm word similarity on PostgreSQL).
+  trigrams are present), through the same trigram index.
 
 Matches are not ranked over the whole index (that costs a read per match, tens of thousands
 for a common word): the first matches found are taken, those whose title holds the query
@@ -20,11 +19,11 @@ first.
 """
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import BooleanField
 from django.db.models.expressions import RawSQL
 
@@ -135,24 +134,29 @@ def _sqlite_search(q: str, kinds: list[str], limit: int) -> list[Hit]:
     hits = _hits(fts("guide_search_fts", _fts_phrase(q)), q, limit)
     if hits or len(q) < 4:
         return hits
+    return _typo_search(
+        q, limit, lambda a, b: fts("guide_search_fts", f"{_fts_phrase(a)} AND {_fts_phrase(b)}", ", d.haystack")
+    )
+
+
+def _typo_search(q: str, limit: int, fetch: Callable[[str, str], list[tuple[Any, ...]]]) -> list[Hit]:
+    """Documents holding two of the query's trigrams (`fetch` finds them), kept when most of
+    its trigrams are present. A typo breaks the trigrams around it; the word's start or its
+    end survives, so the pairs tried are (first, last), (first, second), (second-last, last)."""
     grams = _trigrams(q)
     if len(grams) < 2:
         return []
     found: list[tuple[str, int, str]] = []
-    # A typo breaks the trigrams around it; the word's start or its end survives.
     for first, last in dict.fromkeys([(grams[0], grams[-1]), (grams[0], grams[1]), (grams[-2], grams[-1])]):
         if first == last:
             continue
-        rows = fts("guide_search_fts", f"{_fts_phrase(first)} AND {_fts_phrase(last)}", ", d.haystack")
-        found.extend((kind, oid, title) for kind, oid, title, hay in rows if _similar_enough(q, hay))
+        found.extend((kind, oid, title) for kind, oid, title, hay in fetch(first, last) if _similar_enough(q, hay))
         if len({(k, o) for k, o, _t in found}) >= limit:
             break
     return _hits(found, q, limit)
 
 
 def _postgres_search(q: str, kinds: list[str], limit: int) -> list[Hit]:
-    from django.contrib.postgres.search import TrigramWordSimilarity
-
     n = limit * CANDIDATES_PER_HIT
     base = SearchDocument.objects.filter(kind__in=kinds)
     if len(q) < 3:
@@ -170,16 +174,15 @@ def _postgres_search(q: str, kinds: list[str], limit: int) -> list[Hit]:
     hits = _hits(base.filter(haystack__contains=q).values_list("kind", "object_id", "title")[:n], q, limit)
     if hits or len(q) < 4:
         return hits
-    with transaction.atomic(), connection.cursor() as cursor:
-        # The default word-similarity threshold (0.6) misses a single dropped letter in a short word.
-        cursor.execute("SET LOCAL pg_trgm.word_similarity_threshold = %s", [MIN_SIMILARITY - 0.1])
-        fuzzy = list(
-            base.filter(haystack__trigram_word_similar=q)
-            .annotate(sim=TrigramWordSimilarity(q, "haystack"))
-            .order_by("-sim")
-            .values_list("kind", "object_id", "title")[:n]
-        )
-    return _hits(fuzzy, "", limit)
+    return _typo_search(
+        q,
+        limit,
+        lambda a, b: list(
+            base.filter(haystack__contains=a)
+            .filter(haystack__contains=b)
+            .values_list("kind", "object_id", "title", "haystack")[:n]
+        ),
+    )
 
 
 def search(query: str, *, kinds: Iterable[str] = ("article", "place"), limit: int = 50) -> list[Hit]:
