@@ -121,6 +121,20 @@ class NearbyPlace:
         return max(1, round(self.distance_m * detour / settings.YULAN_WALK_METRES_PER_MINUTE))
 
 
+# What a near-me result shows; the long texts (description, accessibility) stay unread.
+NEARBY_FIELDS = (
+    "slug",
+    "kind",
+    "name",
+    "address",
+    "latitude",
+    "longitude",
+    "source_language",
+    "community__slug",
+    "community__name",
+)
+
+
 def places_near(
     *,
     lat: float,
@@ -162,6 +176,7 @@ def places_near(
     places = (
         Place.objects.filter(pk__in=[pk for _d, pk in candidates])
         .select_related("community")
+        .only(*NEARBY_FIELDS)
         .prefetch_related("languages")
         .in_bulk()
     )
