@@ -8,10 +8,12 @@ after the transaction commits), which retires every cached page at once.
 
 With a shared cache (Redis, `REDIS_URL`) the bump reaches every server process at once. With
 the local-memory default each process has its own cache, so another process may show an old
-page for up to `YULAN_PAGE_CACHE_SECONDS`.
+page for up to `YULAN_PAGE_CACHE_SECONDS`. Each process reads the generation at most once a
+second, so with a shared cache other processes follow a change within a second.
 """
 
 import hashlib
+import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -23,6 +25,17 @@ from django.http import HttpRequest, HttpResponse
 
 GENERATION_KEY = "public-pages:generation"
 KEPT_HEADERS = ("Content-Type", "Content-Language", "Vary")
+# Each process reads the generation at most once a second: a hit then costs one cache read.
+GENERATION_READ_SECONDS = 1.0
+_generation: tuple[float, int] | None = None  # (read at, value)
+
+
+def _current_generation() -> int:
+    global _generation
+    now = time.monotonic()
+    if _generation is None or now - _generation[0] > GENERATION_READ_SECONDS:
+        _generation = (now, cache.get(GENERATION_KEY, 0))
+    return _generation[1]
 
 
 def public_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -41,10 +54,12 @@ def public_pages_changed() -> None:
     """Retire every cached page once the current transaction commits."""
 
     def bump() -> None:
+        global _generation
         try:
             cache.incr(GENERATION_KEY)
         except ValueError:
             cache.add(GENERATION_KEY, 1, timeout=None)
+        _generation = None
 
     transaction.on_commit(bump)
 
@@ -64,7 +79,7 @@ class PublicPageCacheMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if not _visitor_without_session(request) or settings.YULAN_PAGE_CACHE_SECONDS <= 0:
             return self.get_response(request)
-        generation = cache.get(GENERATION_KEY, 0)
+        generation = _current_generation()
         key = "public-page:" + hashlib.sha256(f"{generation}|{request.get_full_path()}".encode()).hexdigest()
         kept = cache.get(key)
         if kept is not None:
