@@ -1,5 +1,5 @@
 import pytest
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.utils import translation
 
 from yulan.core.models import Community, District, Office, Role, User
@@ -12,6 +12,7 @@ def _clean_state():
     """Rate-limit counters live in the cache, and a request leaves its language active in the
     thread: each test starts clean, in English."""
     cache.clear()
+    caches["pages"].clear()
     translation.activate("en")
     yield
     translation.deactivate()

@@ -3,6 +3,7 @@ with nothing set: SQLite under var/, local-memory cache, e-mail to the console, 
 database queue."""
 
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 
@@ -107,10 +108,17 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- cache ----------------------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", "")
+CACHES: dict[str, dict[str, Any]]
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Each process's own copy of the most-read public pages, in front of the shared cache.
+CACHES["pages"] = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "pages",
+    "OPTIONS": {"MAX_ENTRIES": envint("YULAN_PAGE_CACHE_LOCAL_ENTRIES", 2000)},
+}
 
 # --- background tasks -----------------------------------------------------------------------
 TASKS = {"default": {"BACKEND": env("TASKS_BACKEND", "django_tasks_db.DatabaseBackend")}}

@@ -19,7 +19,7 @@ from functools import wraps
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 
@@ -28,6 +28,9 @@ KEPT_HEADERS = ("Content-Type", "Content-Language", "Vary")
 # Each process reads the generation at most once a second: a hit then costs one cache read.
 GENERATION_READ_SECONDS = 1.0
 _generation: tuple[float, int] | None = None  # (read at, value)
+# Pages are also kept in the process's own memory: a key holds the generation, so a page
+# retired in the shared cache is never found here either.
+local = caches["pages"]
 
 
 def _current_generation() -> int:
@@ -81,7 +84,11 @@ class PublicPageCacheMiddleware:
             return self.get_response(request)
         generation = _current_generation()
         key = "public-page:" + hashlib.sha256(f"{generation}|{request.get_full_path()}".encode()).hexdigest()
-        kept = cache.get(key)
+        kept = local.get(key)
+        if kept is None:
+            kept = cache.get(key)
+            if kept is not None:
+                local.set(key, kept, settings.YULAN_PAGE_CACHE_SECONDS)
         if kept is not None:
             content, headers = kept
             response = HttpResponse(content, headers=headers)
@@ -95,5 +102,7 @@ class PublicPageCacheMiddleware:
             and not response.streaming
         ):
             headers = {name: response[name] for name in KEPT_HEADERS if response.has_header(name)}
-            cache.set(key, (response.content, headers), settings.YULAN_PAGE_CACHE_SECONDS)
+            kept = (response.content, headers)
+            cache.set(key, kept, settings.YULAN_PAGE_CACHE_SECONDS)
+            local.set(key, kept, settings.YULAN_PAGE_CACHE_SECONDS)
         return response
