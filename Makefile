@@ -70,6 +70,7 @@ vendor:
 		node_modules/leaflet/dist/images node_modules/leaflet/LICENSE yulan/static/vendor/leaflet/
 
 bench: $(VENV)/.installed-test
+	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 	$(BIN)/python bench/guide_bench.py
 
 clean:
