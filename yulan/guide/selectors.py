@@ -190,12 +190,12 @@ def places_near(
 def _schedules_on(
     ids: list[int], date: datetime.date
 ) -> tuple[dict[int, list[tuple[int, Interval]]], dict[int, list[tuple[datetime.date, Interval | None]]]]:
-    """The weekly hours of these places and their exceptions on one date (all that `is_open`
-    looks at for a moment on that date), read as plain rows."""
+    """The weekly hours of these places on that date's weekday and their exceptions on that date
+    (all that `is_open` looks at for a moment on that date), read as plain rows."""
     weekly: dict[int, list[tuple[int, Interval]]] = {}
-    for place_id, weekday, opens, closes in OpeningHours.objects.filter(place_id__in=ids).values_list(
-        "place_id", "weekday", "opens", "closes"
-    ):
+    for place_id, weekday, opens, closes in OpeningHours.objects.filter(
+        place_id__in=ids, weekday=date.weekday()
+    ).values_list("place_id", "weekday", "opens", "closes"):
         weekly.setdefault(place_id, []).append((weekday, Interval(opens, closes)))
     exceptions: dict[int, list[tuple[datetime.date, Interval | None]]] = {}
     for place_id, day, closed, ex_opens, ex_closes in ScheduleException.objects.filter(
@@ -230,6 +230,9 @@ def geocode(*, address: str) -> GeocodeResult | None:
     return None
 
 
+SEARCH_ARTICLE_FIELDS = ("slug", "title", "source_language", "category__slug", "category__name")
+
+
 @dataclass
 class SearchResults:
     articles: list[Article]
@@ -240,10 +243,13 @@ def search_guide_and_directory(*, query: str, limit: int = 50) -> SearchResults:
     hits = search.search(query, limit=limit)
     article_ids = [h.object_id for h in hits if h.kind == "article"]
     place_ids = [h.object_id for h in hits if h.kind == "place"]
-    articles = articles_published().in_bulk(article_ids)
+    # A result shows an article's title and category and a place as near-me does; the long texts
+    # (an article's body and summary in every language) stay unread.
+    articles = articles_published().only(*SEARCH_ARTICLE_FIELDS).in_bulk(article_ids)
     places = (
         Place.objects.filter(is_published=True)
         .select_related("community")
+        .only(*NEARBY_FIELDS)
         .prefetch_related("languages")
         .in_bulk(place_ids)
     )
