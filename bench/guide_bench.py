@@ -682,6 +682,8 @@ def busy_cpu_percent(seconds: float = 1.0) -> float:
 def main() -> int:
     args = parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    if args.redis_url and urllib.parse.urlsplit(args.redis_url).hostname != LOOPBACK:
+        raise SystemExit(f"--redis-url must point to {LOOPBACK}")
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed")
     OUT_DIR.mkdir(exist_ok=True)
@@ -718,7 +720,7 @@ def main() -> int:
     background: dict[str, float] = {}
 
     commit = project_commit()
-    print(f"project: {commit}")
+    print(f"project: {commit}; cache: {args.redis_url or 'each worker its own memory'}")
     for name in endpoints:
         # A fresh server for each endpoint, so that requests still queued from the last load
         # (slow searches, say) do not run on into the next measurement.
