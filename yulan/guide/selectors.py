@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from yulan.core.i18n import translations_of
 from yulan.core.models import Community
 from yulan.core.permissions import Perm, community_scope
 from yulan.guide import geo, search
@@ -219,7 +220,7 @@ def geocode(*, address: str) -> GeocodeResult | None:
     if not text:
         return None
     for community in Community.objects.filter(latitude__isnull=False):
-        names = community.name.data if isinstance(community.name.data, dict) else {"": str(community.name)}
+        names = translations_of(community.name)
         if any(n and (n.casefold() in text.casefold() or text.casefold() in n.casefold()) for n in names.values()):
             return GeocodeResult(community.latitude, community.longitude, community.name)  # type: ignore[arg-type]
     hits = search.search(text, kinds=["place"], limit=1)

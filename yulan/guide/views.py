@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from yulan.core.errors import ApplicationError, NotAllowed
 from yulan.core.forms import TranslatedFieldsMixin
-from yulan.core.i18n import language_codes
+from yulan.core.i18n import language_codes, translations_of
 from yulan.core.models import Community
 from yulan.core.pagecache import public_page
 from yulan.core.permissions import Perm, community_scope, has_perm, require
@@ -241,9 +241,9 @@ def staff_article_edit(request: HttpRequest, pk: int | None = None) -> HttpRespo
                 "source_language": article.source_language,
             },
             initial_translations={
-                "title": article.title.data,
-                "summary": article.summary.data,
-                "body": article.body.data,
+                "title": translations_of(article.title),
+                "summary": translations_of(article.summary),
+                "body": translations_of(article.body),
             },
         )
     else:
@@ -308,6 +308,12 @@ def _place_input(form: PlaceForm) -> services.PlaceInput:
     )
 
 
+def _original_text(value: Any, language: str) -> str:
+    """The text in its original language, or in the first language that has it."""
+    texts = translations_of(value)
+    return texts.get(language) or next(iter(texts.values()), "")
+
+
 def _place_initial(place: Place) -> tuple[dict[str, Any], dict[str, Any]]:
     weekly, exceptions = selectors.place_schedule(place)
     initial = {
@@ -323,18 +329,14 @@ def _place_initial(place: Place) -> tuple[dict[str, Any], dict[str, Any]]:
         "website": place.website,
         "hours": hours.format_hours(weekly, exceptions),
         "languages": ", ".join(lang.code for lang in place.languages.all()),
-        "services": "\n".join(
-            s.name.data.get(place.source_language) or next(iter(s.name.data.values()), "")
-            for s in place.services.all()
-            if isinstance(s.name.data, dict)
-        ),
+        "services": "\n".join(_original_text(s.name, place.source_language) for s in place.services.all()),
         "source_language": place.source_language,
     }
     translations = {
-        "name": place.name.data,
-        "address": place.address.data,
-        "description": place.description.data,
-        "accessibility": place.accessibility.data,
+        "name": translations_of(place.name),
+        "address": translations_of(place.address),
+        "description": translations_of(place.description),
+        "accessibility": translations_of(place.accessibility),
     }
     return initial, translations
 
