@@ -81,3 +81,16 @@ def responder(admin_user, office):
 @pytest.fixture
 def resident(db):
     return User.objects.create_user("resident@example.org", "pw-resident-1234")
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """A real SMTP server on loopback that the site sends to."""
+    from .smtp import SMTPServer
+
+    with SMTPServer() as server:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST = "127.0.0.1"
+        settings.EMAIL_PORT = server.port
+        settings.EMAIL_TIMEOUT = 5
+        yield server

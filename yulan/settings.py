@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "yulan.core",
     "yulan.guide",
+    "yulan.news",
 ]
 
 MIDDLEWARE = [
@@ -169,6 +170,17 @@ EMAIL_BACKEND = (
     "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend"
 )
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Yulan <no-reply@localhost>")
+# The outbox (yulan/core/mail.py). Rows are claimed this many at a time; a claim is held for
+# the lease, after which rows of a worker that died are sent by another. A temporary SMTP
+# error is retried after RETRY_SECONDS, doubling each time, up to MAX_ATTEMPTS. RATE limits
+# each delivering worker to so many messages a second (0: no limit); WORKERS is how many
+# delivery tasks a large mailing is split across (run at least as many task workers).
+YULAN_MAIL_BATCH = envint("YULAN_MAIL_BATCH", 20)
+YULAN_MAIL_LEASE_SECONDS = envint("YULAN_MAIL_LEASE_SECONDS", 600)
+YULAN_MAIL_RETRY_SECONDS = envint("YULAN_MAIL_RETRY_SECONDS", 60)
+YULAN_MAIL_MAX_ATTEMPTS = envint("YULAN_MAIL_MAX_ATTEMPTS", 8)
+YULAN_MAIL_RATE_PER_SECOND = envint("YULAN_MAIL_RATE_PER_SECOND", 0)
+YULAN_MAIL_WORKERS = envint("YULAN_MAIL_WORKERS", 2)
 
 # --- languages ------------------------------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -230,6 +242,16 @@ YULAN_MAX_TEXT_CHARS = envint("YULAN_MAX_TEXT_CHARS", 50_000)
 # Public pages shown to visitors without a session are kept this long in the cache (0: never).
 # A change to public content retires them at once (with a shared cache, in every process).
 YULAN_PAGE_CACHE_SECONDS = envint("YULAN_PAGE_CACHE_SECONDS", 300)
+# How often a worker runs the periodic jobs (scheduled posts, mail retries, bulletins).
+YULAN_PERIODIC_SECONDS = envint("YULAN_PERIODIC_SECONDS", 30)
+# The weekly bulletin is compiled from the previous week's posts on this weekday (0 = Monday)
+# at this hour, local time, as a draft for the editors.
+YULAN_BULLETIN_WEEKDAY = envint("YULAN_BULLETIN_WEEKDAY", 0)
+YULAN_BULLETIN_HOUR = envint("YULAN_BULLETIN_HOUR", 7)
+# A subscription confirmation link is valid this many days.
+YULAN_SUBSCRIBE_CONFIRM_DAYS = envint("YULAN_SUBSCRIBE_CONFIRM_DAYS", 7)
+# Subscription requests accepted from one address per hour.
+YULAN_SUBSCRIBE_PER_HOUR = envint("YULAN_SUBSCRIBE_PER_HOUR", 10)
 
 LOGGING = {
     "version": 1,

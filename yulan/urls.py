@@ -19,6 +19,7 @@ urlpatterns += i18n_patterns(
     path("staff/", core_views.staff_home, name="staff_home"),
     path("accounts/", include("allauth.urls")),
     path("", include("yulan.guide.urls")),
+    path("", include("yulan.news.urls")),
     prefix_default_language=True,
 )
 

@@ -8,7 +8,7 @@ from django.db.models import Model
 from django.http import HttpRequest
 from i18nfield.admin import I18nModelAdmin
 
-from yulan.core.models import AuditEntry, Community, District, Office, RoleGrant, User
+from yulan.core.models import AuditEntry, Community, District, Office, OutgoingMail, RoleGrant, User
 from yulan.core.pagecache import public_pages_changed
 from yulan.core.services import audit_record, snapshot
 
@@ -78,4 +78,20 @@ class AuditEntryAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(OutgoingMail)
+class OutgoingMailAdmin(admin.ModelAdmin):
+    """Read-only: the outbox is written by the site and its workers only."""
+
+    list_display = ("id", "kind", "stream", "to_email", "status", "attempts", "created_at", "sent_at")
+    list_filter = ("status", "kind")
+    search_fields = ("to_email", "stream")
+    readonly_fields = [f.name for f in OutgoingMail._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -183,3 +183,57 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.target_type}#{self.target_id}"
+
+
+class OutgoingMail(models.Model):
+    """The outbox: every e-mail is a row before it is a message. Workers claim due rows
+    atomically, send them and record the outcome, so a crash or restart loses nothing.
+
+    A row either holds its rendered content (`subject`, `text`, `html`) or names what to
+    render at send time in `context` (a bulletin for one subscriber, say), so that fanning
+    out to many recipients stores a few ids, not many copies of the same text."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting")
+        SENDING = "sending", _("Being sent")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Not sent")
+
+    kind = models.CharField(max_length=40)
+    # Groups the rows of one mailing (a bulletin, an urgent notice) for progress counts.
+    stream = models.CharField(max_length=60, blank=True, default="")
+    # At most one row per key: "bulletin:12:subscriber:345" is queued once however often the
+    # fan-out runs.
+    key = models.CharField(max_length=120, null=True, blank=True, unique=True)
+    to_email = models.EmailField(max_length=254)
+    language = models.CharField(max_length=10, blank=True, default="")
+    subject = models.CharField(max_length=300, blank=True, default="")
+    text = models.TextField(blank=True, default="")
+    html = models.TextField(blank=True, default="")
+    headers = models.JSONField(default=dict, blank=True)
+    context = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # When the row may next be claimed: a retry's backoff, or the end of a claim's lease.
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    claimed_by = models.CharField(max_length=64, blank=True, default="")
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at", "id"],
+                condition=Q(status__in=["pending", "sending"]),
+                name="outbox_due",
+            ),
+            models.Index(fields=["stream", "status"], name="outbox_stream"),
+        ]
+        verbose_name = _("outgoing e-mail")
+        verbose_name_plural = _("outgoing e-mails")
+
+    def __str__(self) -> str:
+        return f"{self.kind} → {self.to_email} ({self.status})"

@@ -20,12 +20,28 @@ class Perm(StrEnum):
     GUIDE_PUBLISH = "guide.publish"
     DIRECTORY_WRITE = "directory.write"
     AUDIT_VIEW = "audit.view"
+    NEWS_WRITE = "news.write"
+    NEWS_PUBLISH = "news.publish"
+    BULLETIN_SEND = "news.bulletin"
+    SUBSCRIBERS_MANAGE = "news.subscribers"
 
 
 ROLE_PERMS: dict[str, frozenset[Perm]] = {
     Role.ADMIN: frozenset(Perm),
-    Role.EDITOR: frozenset({Perm.STAFF_AREA, Perm.GUIDE_WRITE, Perm.GUIDE_PUBLISH, Perm.DIRECTORY_WRITE}),
-    Role.COORDINATOR: frozenset({Perm.STAFF_AREA, Perm.DIRECTORY_WRITE}),
+    Role.EDITOR: frozenset(
+        {
+            Perm.STAFF_AREA,
+            Perm.GUIDE_WRITE,
+            Perm.GUIDE_PUBLISH,
+            Perm.DIRECTORY_WRITE,
+            Perm.NEWS_WRITE,
+            Perm.NEWS_PUBLISH,
+            Perm.BULLETIN_SEND,
+            Perm.SUBSCRIBERS_MANAGE,
+        }
+    ),
+    # A coordinator writes and publishes news for its own community only (see community_scope).
+    Role.COORDINATOR: frozenset({Perm.STAFF_AREA, Perm.DIRECTORY_WRITE, Perm.NEWS_WRITE, Perm.NEWS_PUBLISH}),
     Role.RESPONDER: frozenset({Perm.STAFF_AREA}),
     Role.AMBASSADOR: frozenset(),
 }

@@ -1,14 +1,13 @@
-"""Background work of the core: sending an e-mail that was rendered in the request."""
+"""Background work of the core: delivering the outbox."""
 
-from django.core.mail import EmailMultiAlternatives
 from django_tasks import task
+
+from yulan.core import mail
 
 
 @task()
-def send_email(
-    *, subject: str, body: str, to: list[str], from_email: str, html: str = "", headers: dict[str, str] | None = None
-) -> None:
-    message = EmailMultiAlternatives(subject, body, from_email, to, headers=headers or {})
-    if html:
-        message.attach_alternative(html, "text/html")
-    message.send()
+def deliver_outbox() -> dict[str, int]:
+    """Send due mail until the outbox is empty. Several of these run side by side; each claims
+    its own rows."""
+    stats = mail.outbox_deliver()
+    return {"sent": stats.sent, "retried": stats.retried, "failed": stats.failed, "cancelled": stats.cancelled}

@@ -42,6 +42,9 @@ def staff_home(request: HttpRequest) -> HttpResponse:
     context = {
         "roles": roles_of(request.user),
         "can_write_guide": has_perm(request.user, Perm.GUIDE_WRITE),
+        "can_write_news": has_perm(request.user, Perm.NEWS_WRITE),
+        "can_send_bulletin": has_perm(request.user, Perm.BULLETIN_SEND),
+        "can_manage_subscribers": has_perm(request.user, Perm.SUBSCRIBERS_MANAGE),
         "articles_due": guide.articles_due_count() if has_perm(request.user, Perm.GUIDE_WRITE) else None,
         "recent": AuditEntry.objects.select_related("actor")[:20] if has_perm(request.user, Perm.AUDIT_VIEW) else None,
     }

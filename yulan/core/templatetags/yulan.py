@@ -65,3 +65,12 @@ def weekday_name(day: int) -> str:
     from django.utils.dates import WEEKDAYS
 
     return str(WEEKDAYS[day])
+
+
+@register.filter
+def get_item(mapping: Any, key: Any) -> Any:
+    """`mapping|get_item:key` — a dict value by a key that is itself a variable."""
+    try:
+        return mapping.get(key)
+    except AttributeError:
+        return None

@@ -489,3 +489,6 @@ class Command(BaseCommand):
                 ),
             )
         assert Place.objects.count() == len(PLACES)
+        from yulan.news import demo as news_demo
+
+        news_demo.load(editor=editor)
