@@ -150,3 +150,21 @@ def test_the_outbox_command_shows_progress(db, capsys):
     call_command("outbox")
     out = capsys.readouterr().out
     assert "bulletin:7" in out and "sent 1" in out and "waiting 1" in out and "50%" in out
+
+
+def test_the_rate_setting_spaces_sends_out(db, smtp_server, settings, monkeypatch):
+    settings.YULAN_MAIL_RATE_PER_SECOND = 4
+    clock = [100.0]
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        clock[0] += seconds
+
+    monkeypatch.setattr(mail.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(mail.time, "sleep", sleep)
+    for i in range(5):
+        queue(f"r{i}@example.org")
+    assert mail.outbox_deliver().sent == 5
+    # The first goes at once, each next one a quarter of a second later.
+    assert sleeps == [0.25, 0.25, 0.25, 0.25]

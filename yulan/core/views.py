@@ -31,8 +31,10 @@ def acting_user(request: HttpRequest) -> User:
 @public_page
 def home(request: HttpRequest) -> HttpResponse:
     from yulan.guide import selectors as guide
+    from yulan.news import selectors as news
 
-    return render(request, "core/home.html", {"categories": guide.categories_with_counts()})
+    context = {"categories": guide.categories_with_counts(), "latest_news": news.posts_public()[:5]}
+    return render(request, "core/home.html", context)
 
 
 @staff_view
