@@ -235,3 +235,44 @@ def test_staff_record_bounces_from_a_pasted_list(client, editor):
     )
     assert response.status_code == 302
     assert Subscriber.objects.get().status == Subscriber.Status.SUPPRESSED
+
+
+# --- API --------------------------------------------------------------------------------------
+
+
+def test_the_api_lists_live_posts_in_the_asked_language(client, posts, community):
+    response = client.get("/api/v1/news/posts?lang=zh-hans&topic=health")
+    assert response.status_code == 200
+    data = response.json()
+    assert [p["slug"] for p in data] == ["local", "far"]
+    assert data[0]["title"] == "本地诊所" and data[0]["language"] == "zh-hans"
+    assert data[1]["title"] == "far 的标题"
+    korean = client.get("/api/v1/news/posts?lang=ko&topic=health").json()
+    assert korean[0]["language"] == "en"  # no Korean title: English, and it says so
+    assert data[0]["communities"] == [community.slug]
+    one = client.get("/api/v1/news/posts/local?lang=en").json()
+    assert one["body_html"] == "<p>Body of local</p>"
+    assert client.get("/api/v1/news/posts/draft").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("lang=xx", "lang"),
+        ("topic=nope", "topic"),
+        ("community=nope", "community"),
+        ("kind=gossip", "kind"),
+        ("per_page=1000", "per_page"),
+    ],
+)
+def test_the_api_names_the_bad_parameter(client, db, query, field):
+    response = client.get(f"/api/v1/news/posts?{query}")
+    assert response.status_code in (400, 422)
+    assert response.json()["field"] == field
+
+
+def test_a_coordinator_cannot_open_another_communitys_post(client, coordinator, posts):
+    client.force_login(coordinator)
+    assert client.get(f"/en/staff/news/{posts['far'].pk}/").status_code == 404
+    assert client.get(f"/en/staff/news/{posts['local'].pk}/").status_code == 200
+    assert client.post(f"/en/staff/news/{posts['far'].pk}/state/", {"action": "draft"}).status_code == 404

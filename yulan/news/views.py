@@ -204,7 +204,8 @@ def _scoped_communities(request: HttpRequest) -> Any:
 @staff_view
 def staff_post_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     require(request.user, Perm.NEWS_WRITE)
-    post = get_object_or_404(Post, pk=pk) if pk else None
+    # A coordinator sees only its own community's posts; others are not found.
+    post = get_object_or_404(selectors.posts_for_staff(user=request.user), pk=pk) if pk else None  # type: ignore[arg-type]
     communities = _scoped_communities(request)
     status = 200
     if request.method == "POST":
@@ -255,7 +256,7 @@ def staff_post_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse
 @staff_view
 @require_POST
 def staff_post_state(request: HttpRequest, pk: int) -> HttpResponse:
-    post = get_object_or_404(Post, pk=pk)
+    post = get_object_or_404(selectors.posts_for_staff(user=request.user), pk=pk)  # type: ignore[arg-type]
     try:
         services.post_set_state(actor=acting_user(request), post_id=post.pk, state=request.POST.get("action", ""))
         messages.success(request, _("State changed."))
