@@ -420,3 +420,34 @@ def test_mail_for_someone_who_unsubscribed_after_the_fanout_is_not_sent(editor, 
     services.bulletins_resume()
     bulletin.refresh_from_db()
     assert bulletin.state == Bulletin.State.SENT
+
+
+def test_a_prepared_message_says_the_same_as_one_built_whole(db):
+    import email as email_lib
+    import email.policy
+
+    from yulan.news import emails
+
+    variant = emails.Variant(
+        subject="签证更新 — Visa update " * 3,
+        text=f"Hello\n{emails.MANAGE}\n{emails.UNSUBSCRIBE}\n",
+        html=f'<p>你好</p><a href="{emails.MANAGE}">m</a><a href="{emails.UNSUBSCRIBE}">u</a>',
+        list_id="bulletin.example.org",
+        language="zh-hans",
+    )
+    subscriber = make_subscriber("reader@example.org")
+    row = OutgoingMail(to_email="reader@example.org", language="zh-hans")
+    prepared = emails._personal(variant, row, subscriber)
+    assert isinstance(prepared, emails.PreparedMessage)
+    whole = emails._build(variant, "reader@example.org", tokens.make(subscriber, tokens.MANAGE))
+
+    def parse(message):
+        return email_lib.message_from_bytes(message.message().as_bytes(linesep="\r\n"), policy=email.policy.default)
+
+    a, b = parse(prepared), parse(whole)
+    for header in ["Subject", "To", "From", "List-Unsubscribe", "List-Unsubscribe-Post", "List-Id", "Content-Language"]:
+        assert str(a[header]).strip() == str(b[header]).strip(), header
+    assert a.get_body(("plain",)).get_content() == b.get_body(("plain",)).get_content()
+    assert a.get_body(("html",)).get_content() == b.get_body(("html",)).get_content()
+    assert "x-yulan" not in prepared.raw.decode()
+    assert a["Message-ID"] != parse(emails._personal(variant, row, subscriber))["Message-ID"]

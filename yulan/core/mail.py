@@ -161,17 +161,20 @@ def outbox_claim(*, worker: str, limit: int) -> list[OutgoingMail]:
         due = OutgoingMail.objects.filter(status__in=[Status.PENDING, Status.SENDING], next_attempt_at__lte=now)
         if connection.features.has_select_for_update_skip_locked:
             due = due.select_for_update(skip_locked=True)
-        ids = list(due.order_by("next_attempt_at", "id").values_list("id", flat=True)[:limit])
-        if not ids:
+        rows = list(due.order_by("next_attempt_at", "id")[:limit])
+        if not rows:
             return []
-        OutgoingMail.objects.filter(id__in=ids).update(
+        OutgoingMail.objects.filter(id__in=[row.pk for row in rows]).update(
             status=Status.SENDING,
             claimed_by=worker,
             claimed_at=now,
             next_attempt_at=now + lease,
             attempts=F("attempts") + 1,
         )
-        return list(OutgoingMail.objects.filter(id__in=ids).order_by("id"))
+    for row in rows:
+        row.status, row.claimed_by, row.claimed_at = Status.SENDING, worker, now
+        row.next_attempt_at, row.attempts = now + lease, row.attempts + 1
+    return rows
 
 
 def _stored_message(mail: OutgoingMail) -> EmailMessage:
