@@ -677,7 +677,11 @@ def bulletin_fanout(bulletin_id: int) -> int:
                         context={"b": bulletin.pk, "s": r.id, "p": post_ids},
                     )
                 )
-        queued += mail_queue_many(rows)
+        written = mail_queue_many(rows)
+        if written and not queued:
+            # Start delivering while the rest is being queued.
+            delivery_start(workers=1)
+        queued += written
         Bulletin.objects.filter(pk=bulletin.pk).update(fanout_heartbeat_at=timezone.now())
     total = OutgoingMail.objects.filter(stream=bulletin.stream).count()
     Bulletin.objects.filter(pk=bulletin.pk).update(fanout_done_at=timezone.now(), recipients=total)
