@@ -3,6 +3,7 @@ from functools import wraps
 from typing import Any, cast
 
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -21,6 +22,11 @@ def staff_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def paginate(request: HttpRequest, items: Any, per_page: int = 20) -> Any:
+    """The page of `items` asked for by `?page=` (the last one if past the end)."""
+    return Paginator(items, per_page).get_page(request.GET.get("page"))
 
 
 def acting_user(request: HttpRequest) -> User:

@@ -2,7 +2,6 @@
 transaction, keeps the search index in step and records an audit entry."""
 
 import datetime
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from yulan.core.cleaning import clean_language, clean_slug
 from yulan.core.errors import ApplicationError
 from yulan.core.html import clean_html, strip_html
 from yulan.core.i18n import clean_translations, language_codes, translations_of
@@ -31,24 +31,6 @@ from yulan.guide.models import (
     PlaceService,
     ScheduleException,
 )
-
-_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-
-
-def _clean_slug(slug: str) -> str:
-    slug = (slug or "").strip().lower()
-    if not slug or len(slug) > 120 or not _SLUG.match(slug):
-        raise ApplicationError(
-            _("Use lower-case letters, digits and hyphens only, like “public-transport”."), field="slug"
-        )
-    return slug
-
-
-def _clean_source_language(code: str) -> str:
-    if code not in language_codes():
-        raise ApplicationError(_("Unknown language code “%(code)s”.") % {"code": code}, field="source_language")
-    return code
-
 
 # --- articles ---------------------------------------------------------------------------------
 
@@ -78,13 +60,13 @@ def _article_values(data: ArticleInput) -> dict[str, Any]:
     if data.community_id is not None and not Community.objects.filter(pk=data.community_id).exists():
         raise ApplicationError(_("Choose a community from the list."), field="community")
     return {
-        "slug": _clean_slug(data.slug),
+        "slug": clean_slug(data.slug),
         "category_id": data.category_id,
         "community_id": data.community_id,
         "title": title,
         "body": body,
         "summary": summary,
-        "source_language": _clean_source_language(data.source_language),
+        "source_language": clean_language(data.source_language),
     }
 
 
@@ -222,7 +204,7 @@ def _place_values(data: PlaceInput) -> dict[str, Any]:
     if data.organization_id is not None and not Organization.objects.filter(pk=data.organization_id).exists():
         raise ApplicationError(_("Choose an organization from the list."), field="organization")
     return {
-        "slug": _clean_slug(data.slug),
+        "slug": clean_slug(data.slug),
         "kind": data.kind,
         "name": {k: strip_html(v) for k, v in clean_translations(data.name, field="name", max_chars=300).items()},
         "address": {
@@ -244,7 +226,7 @@ def _place_values(data: PlaceInput) -> dict[str, Any]:
         "phone": (data.phone or "").strip()[:50],
         "email": (data.email or "").strip(),
         "website": (data.website or "").strip(),
-        "source_language": _clean_source_language(data.source_language),
+        "source_language": clean_language(data.source_language),
     }
 
 

@@ -5,7 +5,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.db.models import Model
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -18,7 +17,7 @@ from yulan.core.i18n import language_codes, translations_of
 from yulan.core.models import Community
 from yulan.core.pagecache import public_page
 from yulan.core.permissions import Perm, community_scope, has_perm, require
-from yulan.core.views import acting_user, staff_view
+from yulan.core.views import acting_user, paginate, staff_view
 from yulan.guide import geo, hours, selectors, services
 from yulan.guide.forms import ArticleForm, PlaceForm
 from yulan.guide.models import Article, Category, Place
@@ -46,10 +45,6 @@ def article_detail(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "guide/article.html", {"article": article})
 
 
-def _page(request: HttpRequest, items: Any, per_page: int = 20) -> Any:
-    return Paginator(items, per_page).get_page(request.GET.get("page"))
-
-
 def place_list(request: HttpRequest) -> HttpResponse:
     kind = request.GET.get("kind") or None
     if kind and kind not in Place.Kind.values:
@@ -61,7 +56,7 @@ def place_list(request: HttpRequest) -> HttpResponse:
         request,
         "guide/place_list.html",
         {
-            "page": _page(request, places),
+            "page": paginate(request, places),
             "kinds": Place.Kind.choices,
             "communities": Community.objects.all(),
             "spoken_languages": selectors.spoken_languages(),
@@ -198,7 +193,12 @@ def staff_articles(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "guide/staff/article_list.html",
-        {"page": _page(request, articles, 50), "states": Article.State.choices, "state": state, "due_only": due_only},
+        {
+            "page": paginate(request, articles, 50),
+            "states": Article.State.choices,
+            "state": state,
+            "due_only": due_only,
+        },
     )
 
 
@@ -280,7 +280,7 @@ def staff_article_state(request: HttpRequest, pk: int) -> HttpResponse:
 def staff_places(request: HttpRequest) -> HttpResponse:
     require(request.user, Perm.DIRECTORY_WRITE)
     places = selectors.places_for_staff(user=request.user)
-    return render(request, "guide/staff/place_list.html", {"page": _page(request, places, 50)})
+    return render(request, "guide/staff/place_list.html", {"page": paginate(request, places, 50)})
 
 
 def _place_input(form: PlaceForm) -> services.PlaceInput:

@@ -16,9 +16,10 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from yulan.core.cleaning import clean_language, clean_slug
 from yulan.core.errors import ApplicationError, NotAllowed
 from yulan.core.html import clean_html, strip_html
-from yulan.core.i18n import clean_translations, language_codes
+from yulan.core.i18n import clean_translations
 from yulan.core.mail import delivery_start, mail_queue, mail_queue_many, outbox_progress
 from yulan.core.models import Community, OutgoingMail, User
 from yulan.core.pagecache import public_pages_changed
@@ -27,23 +28,6 @@ from yulan.core.services import audit_record, snapshot
 from yulan.news import tokens
 from yulan.news.addresses import clean_address
 from yulan.news.models import Bulletin, BulletinItem, Post, Subscriber, Topic
-
-_SLUG_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-")
-
-
-def _clean_slug(slug: str) -> str:
-    slug = (slug or "").strip().lower()
-    if not slug or len(slug) > 120 or not set(slug) <= _SLUG_CHARS or slug.startswith("-") or "--" in slug:
-        raise ApplicationError(
-            _("Use lower-case letters, digits and hyphens only, like “public-transport”."), field="slug"
-        )
-    return slug
-
-
-def _clean_language(code: str, *, field: str) -> str:
-    if code not in language_codes():
-        raise ApplicationError(_("Unknown language code “%(code)s”.") % {"code": code}, field=field)
-    return code
 
 
 def _clean_ids(model: type[Topic] | type[Community], ids: list[Any], *, field: str) -> list[int]:
@@ -99,13 +83,13 @@ def _post_values(data: PostInput) -> tuple[dict[str, Any], list[int], list[int]]
         raise ApplicationError(_("Choose at least one topic."), field="topics")
     community_ids = _clean_ids(Community, data.community_ids, field="communities")
     values = {
-        "slug": _clean_slug(data.slug),
+        "slug": clean_slug(data.slug),
         "kind": data.kind,
         "urgency": data.urgency,
         "title": title,
         "body": body,
         "summary": summary,
-        "source_language": _clean_language(data.source_language, field="source_language"),
+        "source_language": clean_language(data.source_language, field="source_language"),
         "publish_at": data.publish_at,
     }
     return values, topic_ids, community_ids
@@ -338,7 +322,7 @@ class SubscriptionInput:
 
 
 def _clean_choices(data: SubscriptionInput) -> tuple[list[int], list[int]]:
-    _clean_language(data.language, field="language")
+    clean_language(data.language, field="language")
     if not data.weekly and not data.urgent:
         raise ApplicationError(_("Choose the weekly bulletin, urgent notices or both."), field="frequency")
     return _clean_ids(Topic, data.topic_ids, field="topics"), _clean_ids(

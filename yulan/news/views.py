@@ -5,7 +5,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -20,15 +19,10 @@ from yulan.core.i18n import language_codes, translations_of
 from yulan.core.models import Community
 from yulan.core.pagecache import public_page
 from yulan.core.permissions import Perm, community_scope, has_perm, require
-from yulan.core.views import acting_user, staff_view
+from yulan.core.views import acting_user, paginate, staff_view
 from yulan.news import selectors, services, tokens
 from yulan.news.forms import BulletinScheduleForm, PostForm, PreferencesForm, SubscriptionForm, SuppressForm
 from yulan.news.models import Bulletin, Post, Subscriber, Topic
-
-
-def _page(request: HttpRequest, items: Any, per_page: int = 20) -> Any:
-    return Paginator(items, per_page).get_page(request.GET.get("page"))
-
 
 # --- public -----------------------------------------------------------------------------------
 
@@ -42,7 +36,7 @@ def news_list(request: HttpRequest) -> HttpResponse:
         kind = None
     posts = selectors.posts_public(topic=topic, community=community, kind=kind)
     context = {
-        "page": _page(request, posts),
+        "page": paginate(request, posts),
         "topics": selectors.topics(),
         "communities": Community.objects.all(),
         "kinds": Post.Kind.choices,
@@ -176,7 +170,7 @@ def staff_posts(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "news/staff/post_list.html",
-        {"page": _page(request, posts, 50), "states": Post.State.choices, "state": state},
+        {"page": paginate(request, posts, 50), "states": Post.State.choices, "state": state},
     )
 
 
@@ -280,7 +274,7 @@ def staff_bulletins(request: HttpRequest) -> HttpResponse:
         bulletin = services.bulletin_compile(week_start=day, actor=acting_user(request))
         return redirect("news:staff_bulletin", pk=bulletin.pk)
     bulletins = Bulletin.objects.all()
-    return render(request, "news/staff/bulletin_list.html", {"page": _page(request, bulletins, 30)})
+    return render(request, "news/staff/bulletin_list.html", {"page": paginate(request, bulletins, 30)})
 
 
 def _item_edits(request: HttpRequest, bulletin: Bulletin) -> list[services.ItemEdit]:
@@ -409,6 +403,6 @@ def staff_subscribers(request: HttpRequest) -> HttpResponse:
         "statuses": Subscriber.Status.choices,
         "form": form,
         "query": query,
-        "page": _page(request, selectors.subscribers_search(query), 50) if query else None,
+        "page": paginate(request, selectors.subscribers_search(query), 50) if query else None,
     }
     return render(request, "news/staff/subscribers.html", context, status=status)
