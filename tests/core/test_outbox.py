@@ -168,3 +168,20 @@ def test_the_rate_setting_spaces_sends_out(db, smtp_server, settings, monkeypatc
     assert mail.outbox_deliver().sent == 5
     # The first goes at once, each next one a quarter of a second later.
     assert sleeps == [0.25, 0.25, 0.25, 0.25]
+
+
+def test_one_connection_carries_a_whole_batch(db, smtp_server, monkeypatch):
+    import smtplib
+
+    opened: list[int] = []
+    real_connect = smtplib.SMTP.connect
+
+    def connect(self, *args, **kwargs):
+        opened.append(1)
+        return real_connect(self, *args, **kwargs)
+
+    monkeypatch.setattr(smtplib.SMTP, "connect", connect)
+    for i in range(12):
+        queue(f"r{i}@example.org")
+    assert mail.outbox_deliver(batch=5).sent == 12
+    assert len(opened) == 1

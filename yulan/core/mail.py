@@ -282,6 +282,9 @@ def _deliver_batch(rows: list[OutgoingMail], smtp: Any, pacer: _Pacer, stats: De
             continue
         pacer.wait()
         try:
+            # Open once and keep it open: send_messages() on a closed backend would open and
+            # close a connection for every message.
+            smtp.open()
             smtp.send_messages([message])
         except (smtplib.SMTPException, OSError) as exc:
             reason = _describe(exc)
