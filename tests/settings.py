@@ -1,6 +1,10 @@
 """Test settings: the real settings, with a fast password hasher, tasks run at once, and static
 files served from the source folders (no collectstatic step)."""
 
+import os
+import tempfile
+from pathlib import Path
+
 from yulan.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -14,6 +18,9 @@ WHITENOISE_AUTOREFRESH = True
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
 # The test database is a file (not memory) so that a worker started as a separate process, as
-# in the crash tests, sees the same data.
+# in the crash tests, sees the same data; one per test process, so that runs side by side do
+# not share it.
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}  # noqa: F405
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": str(Path(tempfile.gettempdir()) / f"yulan-test-{os.getpid()}.sqlite3")
+    }
