@@ -23,7 +23,7 @@ def make_post(actor, slug, topics, communities=(), *, urgent=False, publish_at=N
         data=services.PostInput(
             slug=slug,
             title=title or {"en": f"Title of {slug}", "zh-hans": f"{slug} 的标题"},
-            summary={"en": f"Summary of {slug}"},
+            summary=extra.pop("summary", None) or {"en": f"Summary of {slug}"},
             body={"en": f"<p>Body of {slug}</p>"},
             topic_ids=[t.pk for t in topics],
             community_ids=[c.pk for c in communities],

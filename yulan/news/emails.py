@@ -1,39 +1,39 @@
 """Rendering the bulletin and urgent notices at send time.
 
-A fan-out stores only ids in the outbox. Here the claimed rows are turned into messages: the
-text of one bulletin in one language with one choice of posts is rendered once per worker and
-reused for every subscriber who gets the same; only the personal links differ."""
+A fan-out stores only ids in the outbox. Here the claimed rows become messages. Building a MIME
+message per recipient (encoding the subject, each part) costs more than sending it, and most
+of it is the same for everyone who reads the same language. So a mailing is prepared once per
+language as an `Edition`: the header lines, the opening, one block per post and the footer,
+each already encoded (quoted-printable UTF-8, whole lines, so blocks join anywhere). A
+subscriber's message is those bytes joined, with their posts and their own links, and goes
+out through Django's SMTP backend like any other message."""
 
-import re
-from collections.abc import Iterable
+import binascii
+import secrets
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from email.utils import formatdate, make_msgid
+from email.header import Header
+from email.utils import formataddr, formatdate, make_msgid, parseaddr
 from functools import lru_cache
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.mail import EmailMessage, EmailMultiAlternatives
+from django.core.mail import EmailMessage
+from django.core.mail.message import sanitize_address
 from django.core.mail.utils import DNS_NAME
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import translation
 
 from yulan.core.i18n import localize
 from yulan.core.mail import register_bounce_handler, register_renderer
 from yulan.core.models import OutgoingMail
 from yulan.news import tokens
-from yulan.news.models import Bulletin, BulletinItem, Post, Subscriber
+from yulan.news.models import Bulletin, Post, Subscriber
 
-MANAGE = "{{yulan-manage-url}}"
-UNSUBSCRIBE = "{{yulan-unsubscribe-url}}"
-
-
-@dataclass(frozen=True)
-class Variant:
-    subject: str
-    text: str
-    html: str
-    list_id: str
-    language: str
+TOKEN_SLOT = "x-yulan-token-slot"  # noqa: S105 (a placeholder in links, not a secret)
+CRLF = b"\r\n"
 
 
 def register() -> None:
@@ -45,71 +45,51 @@ def register() -> None:
         register_bounce_handler(kind, record_bounce)
 
 
-def _absolute(path: str) -> str:
-    return settings.SITE_URL.rstrip("/") + path
+# --- encoding ---------------------------------------------------------------------------------
 
 
-def _post_entry(post: Post, note: Any = None) -> dict[str, Any]:
-    from django.urls import reverse
-
-    title = localize(post.title, fallback=post.source_language)
-    return {
-        "title": title,
-        "summary": localize(post.summary, fallback=post.source_language),
-        "note": localize(note).text if note else "",
-        "url": _absolute(reverse("news:post", args=[post.slug])),
-        "kind": post.get_kind_display(),
-        "urgent": post.is_urgent,
-        "publish_at": post.publish_at,
-    }
+def _qp(text: str) -> bytes:
+    """Quoted-printable UTF-8 with CRLF line ends, ending with a line end: safe for any line
+    length and script, and blocks encoded separately can be joined."""
+    if not text.endswith("\n"):
+        text += "\n"
+    encoded = binascii.b2a_qp(text.replace("\r\n", "\n").encode(), istext=True)
+    return encoded.replace(b"\n", CRLF)
 
 
-@lru_cache(maxsize=512)
-def _bulletin_variant(bulletin_id: int, started: str, language: str, post_ids: tuple[int, ...]) -> Variant:
-    bulletin = Bulletin.objects.get(pk=bulletin_id)
-    items = {
-        item.post_id: item
-        for item in BulletinItem.objects.filter(bulletin_id=bulletin_id, post_id__in=post_ids).select_related("post")
-    }
-    with translation.override(language):
-        entries = [_post_entry(items[pid].post, items[pid].note) for pid in post_ids if pid in items]
-        context = {
-            "bulletin": bulletin,
-            "intro": localize(bulletin.intro).text,
-            "entries": entries,
-            "language": language,
-            "manage_url": MANAGE,
-            "unsubscribe_url": UNSUBSCRIBE,
-            "site_name": settings.YULAN_SITE_NAME,
-            "city": settings.YULAN_CITY,
-        }
-        subject = render_to_string("news/email/bulletin_subject.txt", context).strip()
-        text = render_to_string("news/email/bulletin.txt", context)
-        html = render_to_string("news/email/bulletin.html", context)
-    return Variant(subject, text, html, f"bulletin.{_list_host()}", language)
+def _header(name: str, value: str) -> bytes:
+    if value.isascii():
+        folded = Header(value, header_name=name).encode(linesep="\r\n")
+    else:
+        folded = Header(value, "utf-8", header_name=name).encode(linesep="\r\n")
+    return f"{name}: {folded}".encode() + CRLF
 
 
-@lru_cache(maxsize=256)
-def _urgent_variant(post_id: int, updated: str, language: str) -> Variant:
-    post = Post.objects.get(pk=post_id)
-    with translation.override(language):
-        context = {
-            "entry": _post_entry(post),
-            "body": localize(post.body, fallback=post.source_language),
-            "manage_url": MANAGE,
-            "unsubscribe_url": UNSUBSCRIBE,
-            "site_name": settings.YULAN_SITE_NAME,
-        }
-        subject = render_to_string("news/email/urgent_subject.txt", context).strip()
-        text = render_to_string("news/email/urgent.txt", context)
-        html = render_to_string("news/email/urgent.html", context)
-    return Variant(subject, text, html, f"urgent.{_list_host()}", language)
+def _sender() -> str:
+    name, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
+    return formataddr((name, address), charset="utf-8")
 
 
-def _list_host() -> str:
-    from urllib.parse import urlsplit
+def _part(content_type: str) -> bytes:
+    return (
+        f'Content-Type: {content_type}; charset="utf-8"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n'
+    ).encode()
 
-    return urlsplit(settings.SITE_URL).hostname or "localhost"
+
+@dataclass(frozen=True)
+class Edition:
+    """A mailing in one language, encoded and cut into the pieces a message is joined from."""
+
+    language: str
+    headers: bytes
+    boundary: bytes
+    text_head: bytes
+    html_head: bytes
+    text_blocks: dict[int, bytes]
+    html_blocks: dict[int, bytes]
+    # Rendered with TOKEN_SLOT in the links; encoded per recipient.
+    text_foot: str
+    html_foot: str
 
 
 @lru_cache(maxsize=64)
@@ -123,62 +103,39 @@ def _link_patterns(language: str) -> tuple[str, str]:
     )
 
 
-# Slots in a prepared message, filled per recipient.
-TOKEN_SLOT = "x-yulan-token-slot"  # noqa: S105 (a placeholder, not a secret)
-TO_SLOT = "x-yulan-to-slot@slot.invalid"
-MESSAGE_ID_SLOT = "<x-yulan-message-id-slot@slot.invalid>"
-DATE_SLOT = "x-yulan-date-slot"
-_SLOTS = re.compile(
-    b"(" + b"|".join(re.escape(s.encode()) for s in (TOKEN_SLOT, TO_SLOT, MESSAGE_ID_SLOT, DATE_SLOT)) + b")"
-)
-
-
-def _build(
-    variant: Variant, to: str, token: str, *, message_id: str | None = None, date: str | None = None
-) -> EmailMultiAlternatives:
-    manage_pattern, unsubscribe_pattern = _link_patterns(variant.language)
-    manage = manage_pattern.replace(TOKEN_SLOT, token)
-    unsubscribe = unsubscribe_pattern.replace(TOKEN_SLOT, token)
-    headers = {
-        # RFC 8058 one-click unsubscribe: mail clients POST to the link.
-        "List-Unsubscribe": f"<{unsubscribe}>",
-        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        "List-Id": f"{settings.YULAN_SITE_NAME} <{variant.list_id}>",
-        "Precedence": "bulk",
-        "Auto-Submitted": "auto-generated",
-        "Content-Language": variant.language,
-    }
-    if message_id:
-        headers["Message-ID"] = message_id
-    if date:
-        headers["Date"] = date
-    message = EmailMultiAlternatives(
-        variant.subject,
-        variant.text.replace(MANAGE, manage).replace(UNSUBSCRIBE, unsubscribe),
-        settings.DEFAULT_FROM_EMAIL,
-        [to],
+def _edition(
+    *, language: str, subject: str, list_id: str, heads: tuple[str, str], blocks: Mapping[int, tuple[str, str]]
+) -> Edition:
+    manage, unsubscribe = _link_patterns(language)
+    foot_context = {"manage_url": manage, "unsubscribe_url": unsubscribe}
+    with translation.override(language):
+        text_foot = render_to_string("news/email/foot.txt", foot_context)
+        html_foot = render_to_string("news/email/foot.html", foot_context)
+    boundary = f"yulan-{secrets.token_hex(16)}".encode()
+    headers = b"".join(
+        [
+            _header("From", _sender()),
+            _header("Subject", subject),
+            b"MIME-Version: 1.0" + CRLF,
+            b'Content-Type: multipart/alternative; boundary="' + boundary + b'"' + CRLF,
+            _header("List-Id", f"{settings.YULAN_SITE_NAME} <{list_id}>"),
+            b"List-Unsubscribe-Post: List-Unsubscribe=One-Click" + CRLF,
+            b"Precedence: bulk" + CRLF,
+            b"Auto-Submitted: auto-generated" + CRLF,
+            _header("Content-Language", language),
+        ]
+    )
+    return Edition(
+        language=language,
         headers=headers,
+        boundary=boundary,
+        text_head=_qp(heads[0]) if heads[0] else b"",
+        html_head=_qp(heads[1]),
+        text_blocks={pk: _qp(text) for pk, (text, _html) in blocks.items()},
+        html_blocks={pk: _qp(html) for pk, (_text, html) in blocks.items()},
+        text_foot=text_foot,
+        html_foot=html_foot,
     )
-    message.attach_alternative(variant.html.replace(MANAGE, manage).replace(UNSUBSCRIBE, unsubscribe), "text/html")
-    return message
-
-
-@lru_cache(maxsize=512)
-def _prepared(variant: Variant) -> list[bytes] | None:
-    """The variant as bytes, cut at the slots: building a MIME message (encoding the subject,
-    the parts) costs more than sending it, and it is the same for every recipient but for the
-    address, the token, the message id and the date. None if a slot did not come through
-    intact (a part that had to be encoded), in which case each message is built whole."""
-    raw = (
-        _build(variant, TO_SLOT, TOKEN_SLOT, message_id=MESSAGE_ID_SLOT, date=DATE_SLOT)
-        .message()
-        .as_bytes(linesep="\r\n")
-    )
-    links = sum(part.count(slot) for part in (variant.text, variant.html) for slot in (MANAGE, UNSUBSCRIBE))
-    counts = {slot: raw.count(slot.encode()) for slot in (TOKEN_SLOT, TO_SLOT, MESSAGE_ID_SLOT, DATE_SLOT)}
-    if counts != {TOKEN_SLOT: links + 1, TO_SLOT: 1, MESSAGE_ID_SLOT: 1, DATE_SLOT: 1}:
-        return None
-    return _SLOTS.split(raw)
 
 
 class PreparedMessage(EmailMessage):
@@ -200,20 +157,104 @@ class _Raw:
         return self.raw
 
 
-def _personal(variant: Variant, row: OutgoingMail, subscriber: Subscriber) -> EmailMessage:
-    token = tokens.make(subscriber, tokens.MANAGE)
-    pieces = _prepared(variant) if row.to_email.isascii() else None
-    if pieces is None:
-        return _build(variant, row.to_email, token)
-    values = {
-        TOKEN_SLOT.encode(): token.encode(),
-        TO_SLOT.encode(): row.to_email.encode(),
-        MESSAGE_ID_SLOT.encode(): make_msgid(domain=DNS_NAME).encode(),
-        DATE_SLOT.encode(): formatdate(localtime=settings.EMAIL_USE_LOCALTIME).encode(),
+def compose(edition: Edition, *, to: str, token: str, post_ids: Iterable[int]) -> PreparedMessage:
+    """One subscriber's message: their posts, in the given order, and their own links."""
+    manage, unsubscribe = (link.replace(TOKEN_SLOT, token) for link in _link_patterns(edition.language))
+    to_header = to if to.isascii() else sanitize_address(to, "utf-8")
+    ids = [pk for pk in post_ids if pk in edition.text_blocks]
+    separator = b"--" + edition.boundary + CRLF
+    raw = b"".join(
+        [
+            edition.headers,
+            b"To: " + to_header.encode() + CRLF,
+            b"Date: " + formatdate(localtime=settings.EMAIL_USE_LOCALTIME).encode() + CRLF,
+            b"Message-ID: " + make_msgid(domain=DNS_NAME).encode() + CRLF,
+            # RFC 8058 one-click unsubscribe: mail clients POST to this link.
+            b"List-Unsubscribe: <" + unsubscribe.encode() + b">" + CRLF,
+            CRLF,
+            separator,
+            _part("text/plain"),
+            edition.text_head,
+            *(edition.text_blocks[pk] for pk in ids),
+            _qp(edition.text_foot.replace(TOKEN_SLOT, token)),
+            separator,
+            _part("text/html"),
+            edition.html_head,
+            *(edition.html_blocks[pk] for pk in ids),
+            _qp(edition.html_foot.replace(TOKEN_SLOT, token)),
+            b"--" + edition.boundary + b"--" + CRLF,
+        ]
+    )
+    return PreparedMessage(raw, to)
+
+
+# --- the bulletin and urgent notices ------------------------------------------------------------
+
+
+def _list_host() -> str:
+    return urlsplit(settings.SITE_URL).hostname or "localhost"
+
+
+def _post_entry(post: Post, note: Any = None) -> dict[str, Any]:
+    title = localize(post.title, fallback=post.source_language)
+    return {
+        "title": title,
+        "summary": localize(post.summary, fallback=post.source_language),
+        "note": localize(note).text if note else "",
+        "url": settings.SITE_URL.rstrip("/") + reverse("news:post", args=[post.slug]),
+        "kind": post.get_kind_display(),
+        "urgent": post.is_urgent,
     }
-    # Odd pieces are the slots.
-    raw = b"".join(values[piece] if i % 2 else piece for i, piece in enumerate(pieces))
-    return PreparedMessage(raw, row.to_email)
+
+
+@lru_cache(maxsize=64)
+def _bulletin_edition(bulletin_id: int, started: str, language: str) -> Edition:
+    """`started` (when sending began) tells apart bulletins that reuse an id (in tests)."""
+    bulletin = Bulletin.objects.get(pk=bulletin_id)
+    items = list(bulletin.items.select_related("post"))
+    with translation.override(language):
+        context = {
+            "bulletin": bulletin,
+            "intro": localize(bulletin.intro).text,
+            "language": language,
+            "site_name": settings.YULAN_SITE_NAME,
+        }
+        subject = render_to_string("news/email/bulletin_subject.txt", context).strip()
+        heads = (
+            render_to_string("news/email/bulletin_head.txt", context),
+            render_to_string("news/email/bulletin_head.html", context),
+        )
+        blocks = {}
+        for item in items:
+            entry = {"e": _post_entry(item.post, item.note)}
+            blocks[item.post_id] = (
+                render_to_string("news/email/bulletin_entry.txt", entry),
+                render_to_string("news/email/bulletin_entry.html", entry),
+            )
+    return _edition(language=language, subject=subject, list_id=f"bulletin.{_list_host()}", heads=heads, blocks=blocks)
+
+
+@lru_cache(maxsize=64)
+def _urgent_edition(post_id: int, updated: str, language: str) -> Edition:
+    post = Post.objects.get(pk=post_id)
+    with translation.override(language):
+        context = {
+            "entry": _post_entry(post),
+            "body": localize(post.body, fallback=post.source_language),
+            "language": language,
+        }
+        subject = render_to_string("news/email/urgent_subject.txt", context).strip()
+        heads = (
+            render_to_string("news/email/urgent_head.txt", context),
+            render_to_string("news/email/urgent_head.html", context),
+        )
+        block = (
+            render_to_string("news/email/urgent_entry.txt", context),
+            render_to_string("news/email/urgent_entry.html", context),
+        )
+    return _edition(
+        language=language, subject=subject, list_id=f"urgent.{_list_host()}", heads=heads, blocks={post_id: block}
+    )
 
 
 def _subscribers(rows: Iterable[OutgoingMail]) -> dict[int, Subscriber]:
@@ -228,37 +269,31 @@ def _subscribers(rows: Iterable[OutgoingMail]) -> dict[int, Subscriber]:
 
 def render_bulletins(rows: list[OutgoingMail]) -> dict[int, EmailMessage]:
     subscribers = _subscribers(rows)
-    started = {
-        pk: str(ts)
-        for pk, ts in Bulletin.objects.filter(pk__in={row.context["b"] for row in rows}).values_list(
-            "pk", "sending_started_at"
-        )
-    }
+    started = dict(
+        Bulletin.objects.filter(pk__in={row.context["b"] for row in rows}).values_list("pk", "sending_started_at")
+    )
     messages: dict[int, EmailMessage] = {}
     for row in rows:
         subscriber = subscribers.get(row.context["s"])
         bulletin_id = row.context["b"]
         if subscriber is None or not subscriber.weekly or bulletin_id not in started:
             continue  # unsubscribed, suppressed or deleted since the fan-out: not sent
-        variant = _bulletin_variant(bulletin_id, started[bulletin_id], row.language or "en", tuple(row.context["p"]))
-        messages[row.pk] = _personal(variant, row, subscriber)
+        edition = _bulletin_edition(bulletin_id, str(started[bulletin_id]), row.language or "en")
+        token = tokens.make(subscriber, tokens.MANAGE)
+        messages[row.pk] = compose(edition, to=row.to_email, token=token, post_ids=row.context["p"])
     return messages
 
 
 def render_urgent(rows: list[OutgoingMail]) -> dict[int, EmailMessage]:
     subscribers = _subscribers(rows)
-    posts = {
-        pk: str(ts)
-        for pk, ts in Post.objects.live()
-        .filter(pk__in={row.context["p"] for row in rows})
-        .values_list("pk", "updated_at")
-    }
+    posts = dict(Post.objects.live().filter(pk__in={row.context["p"] for row in rows}).values_list("pk", "updated_at"))
     messages: dict[int, EmailMessage] = {}
     for row in rows:
         subscriber = subscribers.get(row.context["s"])
         post_id = row.context["p"]
         if subscriber is None or not subscriber.urgent or post_id not in posts:
             continue  # unsubscribed since, or the post was withdrawn
-        variant = _urgent_variant(post_id, posts[post_id], row.language or "en")
-        messages[row.pk] = _personal(variant, row, subscriber)
+        edition = _urgent_edition(post_id, str(posts[post_id]), row.language or "en")
+        token = tokens.make(subscriber, tokens.MANAGE)
+        messages[row.pk] = compose(edition, to=row.to_email, token=token, post_ids=[post_id])
     return messages
