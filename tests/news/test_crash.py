@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.db.models import Count
+from django_tasks_db.models import DBTaskResult
 from django.utils import timezone
 
 from yulan.core.mail import outbox_progress
@@ -59,13 +61,15 @@ def start_worker(smtp_port: int, out: Any) -> subprocess.Popen:
     )
 
 
-def wait_until(predicate, timeout: float, what: str) -> None:
+def wait_until(predicate, timeout: float, what: str, log: Path) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
             return
         time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
+    rows = dict(OutgoingMail.objects.values_list("status").annotate(n=Count("id")).order_by())
+    tasks = list(DBTaskResult.objects.values_list("task_path", "status", "traceback"))
+    raise AssertionError(f"timed out waiting for {what}; outbox {rows}; tasks {tasks}; worker log:\n{log.read_text()}")
 
 
 @pytest.fixture
@@ -91,7 +95,7 @@ def test_a_worker_killed_mid_send_loses_nothing_and_repeats_only_what_was_in_fli
     out = log.open("ab")
     worker = start_worker(smtp_server.port, out)
     try:
-        wait_until(lambda: len(smtp_server.inbox.recipients) >= SUBSCRIBERS // 3, 60, "a third of the mailing")
+        wait_until(lambda: len(smtp_server.inbox.recipients) >= SUBSCRIBERS // 3, 60, "a third of the mailing", log)
         worker.send_signal(signal.SIGKILL)
         worker.wait(10)
         in_flight = OutgoingMail.objects.filter(stream=bulletin.stream, status=OutgoingMail.Status.SENDING).count()
@@ -101,7 +105,7 @@ def test_a_worker_killed_mid_send_loses_nothing_and_repeats_only_what_was_in_fli
 
         worker = start_worker(smtp_server.port, out)
         wait_until(
-            lambda: Bulletin.objects.get(pk=bulletin.pk).state == Bulletin.State.SENT, 90, "the mailing to finish"
+            lambda: Bulletin.objects.get(pk=bulletin.pk).state == Bulletin.State.SENT, 90, "the mailing to finish", log
         )
     finally:
         worker.terminate()
