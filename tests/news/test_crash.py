@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from django.db import connection
 from django.db.models import Count
-from django_tasks_db.models import DBTaskResult
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from yulan.core.mail import outbox_progress
 from yulan.core.models import OutgoingMail
