@@ -181,6 +181,8 @@ YULAN_MAIL_RETRY_SECONDS = envint("YULAN_MAIL_RETRY_SECONDS", 60)
 YULAN_MAIL_MAX_ATTEMPTS = envint("YULAN_MAIL_MAX_ATTEMPTS", 8)
 YULAN_MAIL_RATE_PER_SECOND = envint("YULAN_MAIL_RATE_PER_SECOND", 0)
 YULAN_MAIL_WORKERS = envint("YULAN_MAIL_WORKERS", 2)
+# Outbox rows that are done (sent, failed, not sent) are deleted after this many days.
+YULAN_MAIL_KEEP_DAYS = envint("YULAN_MAIL_KEEP_DAYS", 30)
 
 # --- languages ------------------------------------------------------------------------------
 LANGUAGE_CODE = "en"

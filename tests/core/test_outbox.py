@@ -185,3 +185,13 @@ def test_one_connection_carries_a_whole_batch(db, smtp_server, monkeypatch):
         queue(f"r{i}@example.org")
     assert mail.outbox_deliver(batch=5).sent == 12
     assert len(opened) == 1
+
+
+def test_done_mail_is_pruned_after_the_kept_days(db, settings):
+    settings.YULAN_MAIL_KEEP_DAYS = 30
+    old = timezone.now() - datetime.timedelta(days=31)
+    for status in [Status.SENT, Status.FAILED, Status.CANCELLED, Status.PENDING]:
+        OutgoingMail.objects.create(kind="test", to_email="a@example.org", status=status, created_at=old)
+    OutgoingMail.objects.create(kind="test", to_email="a@example.org", status=Status.SENT)
+    assert mail.outbox_prune() == 3
+    assert sorted(OutgoingMail.objects.values_list("status", flat=True)) == [Status.PENDING, Status.SENT]

@@ -337,6 +337,16 @@ def _record(
                 )
 
 
+def outbox_prune(now: Any = None) -> int:
+    """Periodic job: forget sent and unsent mail after YULAN_MAIL_KEEP_DAYS (failed rows stay
+    for staff to look at until then too). Returns the rows deleted."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.YULAN_MAIL_KEEP_DAYS)
+    deleted, _by_model = OutgoingMail.objects.filter(
+        status__in=[Status.SENT, Status.CANCELLED, Status.FAILED], created_at__lt=cutoff
+    ).delete()
+    return deleted
+
+
 # --- progress ---------------------------------------------------------------------------------
 
 

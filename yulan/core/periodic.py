@@ -32,6 +32,7 @@ def jobs() -> list[Job]:
     tick = settings.YULAN_PERIODIC_SECONDS
     return [
         Job("outbox.kick", tick, "yulan.core.mail.outbox_kick"),
+        Job("outbox.prune", 6 * 3600, "yulan.core.mail.outbox_prune"),
         Job("news.publish_due", tick, "yulan.news.services.posts_publish_due"),
         Job("news.bulletin_resume", tick, "yulan.news.services.bulletins_resume"),
         Job("news.bulletin_compile", 15 * 60, "yulan.news.services.bulletin_compile_due"),
