@@ -209,13 +209,15 @@ def test_forged_altered_and_expired_links_are_refused(db, settings):
     assert Subscriber.objects.get().status == Subscriber.Status.PENDING
 
 
-def test_unsubscribing_cancels_mail_already_queued(db):
+def test_mail_queued_before_an_unsubscribe_is_not_sent(editor, health, smtp_server):
     subscriber = make_subscriber("a@example.org")
-    OutgoingMail.objects.create(kind="bulletin", to_email="a@example.org", context={})
+    bulletin = _send_bulletin(editor, health)
     services.subscription_unsubscribe(token=tokens.make(subscriber, tokens.MANAGE))
     subscriber.refresh_from_db()
     assert subscriber.status == Subscriber.Status.UNSUBSCRIBED
-    assert OutgoingMail.objects.get().status == OutgoingMail.Status.CANCELLED
+    assert outbox_deliver().cancelled == 1
+    assert smtp_server.inbox.messages == []
+    assert OutgoingMail.objects.get(stream=bulletin.stream).status == OutgoingMail.Status.CANCELLED
     # The same link again is harmless.
     services.subscription_unsubscribe(token=tokens.make(subscriber, tokens.MANAGE))
 

@@ -158,10 +158,16 @@ def outbox_claim(*, worker: str, limit: int) -> list[OutgoingMail]:
     now = timezone.now()
     lease = timedelta(seconds=settings.YULAN_MAIL_LEASE_SECONDS)
     with transaction.atomic():
-        due = OutgoingMail.objects.filter(status__in=[Status.PENDING, Status.SENDING], next_attempt_at__lte=now)
-        if connection.features.has_select_for_update_skip_locked:
-            due = due.select_for_update(skip_locked=True)
-        rows = list(due.order_by("next_attempt_at", "id")[:limit])
+        rows: list[OutgoingMail] = []
+        # Waiting rows first, then rows whose claim ran out. One status at a time, so that the
+        # (status, next_attempt_at, id) index gives the oldest rows without sorting the table.
+        for status in (Status.PENDING, Status.SENDING):
+            due = OutgoingMail.objects.filter(status=status, next_attempt_at__lte=now).order_by("next_attempt_at", "id")
+            if connection.features.has_select_for_update_skip_locked:
+                due = due.select_for_update(skip_locked=True)
+            rows += due[: limit - len(rows)]
+            if len(rows) >= limit:
+                break
         if not rows:
             return []
         OutgoingMail.objects.filter(id__in=[row.pk for row in rows]).update(

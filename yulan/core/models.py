@@ -225,11 +225,9 @@ class OutgoingMail(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(
-                fields=["next_attempt_at", "id"],
-                condition=Q(status__in=["pending", "sending"]),
-                name="outbox_due",
-            ),
+            # Claims read the oldest due rows of one status (a partial index would not do:
+            # SQLite cannot match its condition against a query's bound parameters).
+            models.Index(fields=["status", "next_attempt_at", "id"], name="outbox_due"),
             models.Index(fields=["stream", "status"], name="outbox_stream"),
         ]
         verbose_name = _("outgoing e-mail")

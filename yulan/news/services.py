@@ -411,30 +411,22 @@ def subscription_update(*, token: str, data: SubscriptionInput) -> Subscriber:
 
 
 def subscription_unsubscribe(*, token: str) -> Subscriber:
-    """One click ends every mailing to the address; mail already queued for it is not sent."""
+    """One click ends every mailing to the address. Mail already queued for it is not sent:
+    the renderers skip anyone no longer subscribed when the row's turn comes."""
     subscriber = tokens.read(token, tokens.MANAGE)
     with transaction.atomic(durable=True):
-        updated = Subscriber.objects.filter(
+        Subscriber.objects.filter(
             pk=subscriber.pk, status__in=[Subscriber.Status.ACTIVE, Subscriber.Status.PENDING]
         ).update(status=Subscriber.Status.UNSUBSCRIBED, unsubscribed_at=timezone.now())
-        if updated:
-            _cancel_queued(subscriber.email)
     subscriber.refresh_from_db()
     return subscriber
 
 
 def subscription_delete(*, token: str) -> None:
-    """Forget the subscriber entirely (the right to erasure)."""
+    """Forget the subscriber entirely (the right to erasure). Queued mail for them is not sent
+    (its subscriber is gone); the outbox forgets the address after YULAN_MAIL_KEEP_DAYS."""
     subscriber = tokens.read(token, tokens.MANAGE)
-    with transaction.atomic(durable=True):
-        _cancel_queued(subscriber.email)
-        Subscriber.objects.filter(pk=subscriber.pk).delete()
-
-
-def _cancel_queued(address: str) -> None:
-    OutgoingMail.objects.filter(
-        to_email=address, kind__in=["bulletin", "urgent"], status=OutgoingMail.Status.PENDING
-    ).update(status=OutgoingMail.Status.CANCELLED)
+    Subscriber.objects.filter(pk=subscriber.pk).delete()
 
 
 def subscriber_suppress(*, email: str, reason: str, detail: str = "", actor: User | None = None) -> bool:
@@ -455,7 +447,6 @@ def subscriber_suppress(*, email: str, reason: str, detail: str = "", actor: Use
         subscriber.suppressed_detail = detail[:2000]
         subscriber.suppressed_at = timezone.now()
         subscriber.save()
-        _cancel_queued(address)
         if actor is not None:
             audit_record(
                 actor=actor, action=f"subscriber.{reason}", target=subscriber, before=before, after=snapshot(subscriber)
