@@ -175,7 +175,7 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Yulan <no-reply@localhost>")
 # error is retried after RETRY_SECONDS, doubling each time, up to MAX_ATTEMPTS. RATE limits
 # each delivering worker to so many messages a second (0: no limit); WORKERS is how many
 # delivery tasks a large mailing is split across (run at least as many task workers).
-YULAN_MAIL_BATCH = envint("YULAN_MAIL_BATCH", 20)
+YULAN_MAIL_BATCH = envint("YULAN_MAIL_BATCH", 50)
 YULAN_MAIL_LEASE_SECONDS = envint("YULAN_MAIL_LEASE_SECONDS", 600)
 YULAN_MAIL_RETRY_SECONDS = envint("YULAN_MAIL_RETRY_SECONDS", 60)
 YULAN_MAIL_MAX_ATTEMPTS = envint("YULAN_MAIL_MAX_ATTEMPTS", 8)
