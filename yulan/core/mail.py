@@ -101,6 +101,15 @@ def mail_queue_many(rows: Iterable[OutgoingMail], *, chunk: int = 2000) -> int:
     return written
 
 
+def outbox_statistics_refresh() -> None:
+    """After a large fan-out, tell PostgreSQL's planner how many rows now wait: with the
+    statistics of a nearly empty queue it sorts every waiting row for each claim instead of
+    reading the few it needs along the index. (SQLite plans these queries well without.)"""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {OutgoingMail._meta.db_table}")
+
+
 def _insert(rows: list[OutgoingMail]) -> int:
     keys = {row.key for row in rows if row.key}
     with transaction.atomic():

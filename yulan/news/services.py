@@ -20,7 +20,7 @@ from yulan.core.cleaning import clean_language, clean_slug
 from yulan.core.errors import ApplicationError, NotAllowed
 from yulan.core.html import clean_html, strip_html
 from yulan.core.i18n import clean_translations
-from yulan.core.mail import delivery_start, mail_queue, mail_queue_many, outbox_progress
+from yulan.core.mail import delivery_start, mail_queue, mail_queue_many, outbox_progress, outbox_statistics_refresh
 from yulan.core.models import Community, OutgoingMail, User
 from yulan.core.pagecache import public_pages_changed
 from yulan.core.permissions import Perm, community_scope, require
@@ -304,6 +304,7 @@ def urgent_fanout(post_id: int) -> int:
             for r in recipients
             if r.wants(*targets)
         )
+    outbox_statistics_refresh()
     delivery_start(workers=settings.YULAN_MAIL_WORKERS)
     return queued
 
@@ -655,9 +656,11 @@ def bulletin_fanout(bulletin_id: int) -> int:
         written = mail_queue_many(rows)
         if written and not queued:
             # Start delivering while the rest is being queued.
+            outbox_statistics_refresh()
             delivery_start(workers=1)
         queued += written
         Bulletin.objects.filter(pk=bulletin.pk).update(fanout_heartbeat_at=timezone.now())
+    outbox_statistics_refresh()
     total = OutgoingMail.objects.filter(stream=bulletin.stream).count()
     Bulletin.objects.filter(pk=bulletin.pk).update(fanout_done_at=timezone.now(), recipients=total)
     delivery_start(workers=settings.YULAN_MAIL_WORKERS)
