@@ -27,13 +27,15 @@ class Command(BaseCommand):
             self.stdout.write(f"delivered here: sent {stats.sent}, retry {stats.retried}, failed {stats.failed}")
         while True:
             streams = [stream] if stream else self._streams()
+            waiting = 0
             for name in streams:
                 p = outbox_progress(name)
+                waiting += p.pending + p.sending
                 self.stdout.write(
                     f"{name or '(single messages)':<24} {bar(p.percent)}  sent {p.sent}  failed {p.failed}  "
                     f"not sent {p.cancelled}  waiting {p.pending + p.sending}  of {p.total}"
                 )
-            if not watch or all(outbox_progress(n).pending + outbox_progress(n).sending == 0 for n in streams):
+            if not watch or not waiting:
                 return
             self.stdout.write("")
             time.sleep(watch)
