@@ -62,12 +62,14 @@ messages: $(VENV)/.installed-test
 	cd yulan && ../$(BIN)/python ../manage.py makemessages --no-obsolete --no-location $(foreach l,zh_Hans ja ko fr de es ru,-l $(l))
 	cd yulan && ../$(BIN)/python ../manage.py compilemessages -v0
 
-## vendor: copy Leaflet from npm into the static files
+## vendor: copy Leaflet and jsQR from npm into the static files
 vendor:
 	npm ci --no-audit --no-fund --silent
 	mkdir -p yulan/static/vendor/leaflet
 	cp -r node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.js.map node_modules/leaflet/dist/leaflet.css \
 		node_modules/leaflet/dist/images node_modules/leaflet/LICENSE yulan/static/vendor/leaflet/
+	mkdir -p yulan/static/vendor/jsqr
+	cp node_modules/jsqr/dist/jsQR.js node_modules/jsqr/LICENSE yulan/static/vendor/jsqr/
 
 bench: $(VENV)/.installed-test
 	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }

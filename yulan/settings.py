@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "yulan.core",
     "yulan.guide",
     "yulan.news",
+    "yulan.events",
 ]
 
 MIDDLEWARE = [
@@ -254,6 +255,14 @@ YULAN_BULLETIN_HOUR = envint("YULAN_BULLETIN_HOUR", 7)
 YULAN_SUBSCRIBE_CONFIRM_DAYS = envint("YULAN_SUBSCRIBE_CONFIRM_DAYS", 7)
 # Subscription requests accepted from one address per hour.
 YULAN_SUBSCRIBE_PER_HOUR = envint("YULAN_SUBSCRIBE_PER_HOUR", 10)
+# An event registration made with an e-mail address alone waits this long for its link to be
+# opened; a place offered from the waiting list is held this long (at most until the start).
+YULAN_EVENT_CONFIRM_HOURS = envint("YULAN_EVENT_CONFIRM_HOURS", 48)
+YULAN_EVENT_OFFER_HOURS = envint("YULAN_EVENT_OFFER_HOURS", 24)
+# Registrants are reminded this many hours before an event starts.
+YULAN_EVENT_REMINDER_HOURS = envint("YULAN_EVENT_REMINDER_HOURS", 24)
+# Event registrations accepted from one network address per hour (0: no limit).
+YULAN_EVENT_REGISTER_PER_HOUR = envint("YULAN_EVENT_REGISTER_PER_HOUR", 30)
 
 LOGGING = {
     "version": 1,

@@ -4,6 +4,7 @@ from django.urls import URLPattern, URLResolver, include, path
 
 from yulan.api import api
 from yulan.core import views as core_views
+from yulan.events import views as event_views
 from yulan.guide.hsds import hsds_api
 
 admin.site.site_header = "Yulan"
@@ -12,6 +13,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("hsds/", hsds_api.urls),
+    # What a ticket's QR code holds: short, and without a language (the scanner's is used).
+    path("checkin/<str:code>", event_views.checkin_link, name="checkin_link"),
 ]
 
 urlpatterns += i18n_patterns(
@@ -20,6 +23,7 @@ urlpatterns += i18n_patterns(
     path("accounts/", include("allauth.urls")),
     path("", include("yulan.guide.urls")),
     path("", include("yulan.news.urls")),
+    path("", include("yulan.events.urls")),
     prefix_default_language=True,
 )
 

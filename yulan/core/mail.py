@@ -86,6 +86,20 @@ def mail_queue(
     return mail
 
 
+def mail_queue_later(
+    *, kind: str, to: str, language: str, context: dict[str, Any], key: str | None = None, stream: str = ""
+) -> None:
+    """Queue one message of a kind with a renderer: the row names what to say (`context`) and
+    the renderer writes it at send time, so it says what is true then, or nothing if the
+    message has become pointless (a reminder for an event that was cancelled)."""
+    row = OutgoingMail(kind=kind, to_email=to, language=language, context=context, key=key, stream=stream)
+    if key is None:
+        row.save()
+    else:
+        mail_queue_many([row])
+    delivery_start()
+
+
 def mail_queue_many(rows: Iterable[OutgoingMail], *, chunk: int = 2000) -> int:
     """Queue many rows at once (a fan-out). Rows whose key is already queued are skipped, so
     running a fan-out again after a crash queues only what is missing. Returns rows written."""

@@ -36,6 +36,8 @@ def jobs() -> list[Job]:
         Job("news.publish_due", tick, "yulan.news.services.posts_publish_due"),
         Job("news.bulletin_resume", tick, "yulan.news.services.bulletins_resume"),
         Job("news.bulletin_compile", 15 * 60, "yulan.news.services.bulletin_compile_due"),
+        Job("events.offers_expire", tick, "yulan.events.services.offers_expire"),
+        Job("events.reminders", tick, "yulan.events.services.reminders_queue"),
     ]
 
 

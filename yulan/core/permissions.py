@@ -24,6 +24,8 @@ class Perm(StrEnum):
     NEWS_PUBLISH = "news.publish"
     BULLETIN_SEND = "news.bulletin"
     SUBSCRIBERS_MANAGE = "news.subscribers"
+    EVENTS_WRITE = "events.write"
+    EVENTS_ATTENDEES = "events.attendees"
 
 
 ROLE_PERMS: dict[str, frozenset[Perm]] = {
@@ -38,10 +40,22 @@ ROLE_PERMS: dict[str, frozenset[Perm]] = {
             Perm.NEWS_PUBLISH,
             Perm.BULLETIN_SEND,
             Perm.SUBSCRIBERS_MANAGE,
+            Perm.EVENTS_WRITE,
+            Perm.EVENTS_ATTENDEES,
         }
     ),
-    # A coordinator writes and publishes news for its own community only (see community_scope).
-    Role.COORDINATOR: frozenset({Perm.STAFF_AREA, Perm.DIRECTORY_WRITE, Perm.NEWS_WRITE, Perm.NEWS_PUBLISH}),
+    # A coordinator writes and publishes news and runs events for its own community only (see
+    # community_scope); it sees the registrations of its own community's events only.
+    Role.COORDINATOR: frozenset(
+        {
+            Perm.STAFF_AREA,
+            Perm.DIRECTORY_WRITE,
+            Perm.NEWS_WRITE,
+            Perm.NEWS_PUBLISH,
+            Perm.EVENTS_WRITE,
+            Perm.EVENTS_ATTENDEES,
+        }
+    ),
     Role.RESPONDER: frozenset({Perm.STAFF_AREA}),
     Role.AMBASSADOR: frozenset(),
 }

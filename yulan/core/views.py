@@ -5,6 +5,7 @@ from typing import Any, cast
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 
 from yulan.core.models import AuditEntry, User
@@ -12,12 +13,12 @@ from yulan.core.pagecache import public_page
 from yulan.core.permissions import Perm, has_perm, require, roles_of
 
 
-def staff_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def staff_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """Signed-in staff only; finer checks happen in the services."""
 
     @login_required
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         require(request.user, Perm.STAFF_AREA)
         return view(request, *args, **kwargs)
 

@@ -492,3 +492,6 @@ class Command(BaseCommand):
         from yulan.news import demo as news_demo
 
         news_demo.load(editor=editor)
+        from yulan.events import demo as events_demo
+
+        events_demo.load(editor=editor, coordinator=coordinator)
