@@ -37,10 +37,15 @@ def acting_user(request: HttpRequest) -> User:
 
 @public_page
 def home(request: HttpRequest) -> HttpResponse:
+    from yulan.events import selectors as events
     from yulan.guide import selectors as guide
     from yulan.news import selectors as news
 
-    context = {"categories": guide.categories_with_counts(), "latest_news": news.posts_public()[:5]}
+    context = {
+        "categories": guide.categories_with_counts(),
+        "latest_news": news.posts_public()[:5],
+        "coming_events": events.events_public().filter(status="published")[:5],
+    }
     return render(request, "core/home.html", context)
 
 
@@ -54,6 +59,7 @@ def staff_home(request: HttpRequest) -> HttpResponse:
         "can_write_news": has_perm(request.user, Perm.NEWS_WRITE),
         "can_send_bulletin": has_perm(request.user, Perm.BULLETIN_SEND),
         "can_manage_subscribers": has_perm(request.user, Perm.SUBSCRIBERS_MANAGE),
+        "can_run_events": has_perm(request.user, Perm.EVENTS_WRITE),
         "articles_due": guide.articles_due_count() if has_perm(request.user, Perm.GUIDE_WRITE) else None,
         "recent": AuditEntry.objects.select_related("actor")[:20] if has_perm(request.user, Perm.AUDIT_VIEW) else None,
     }
