@@ -24,7 +24,7 @@ def error_field(loc: list[Any]) -> str | None:
 api = NinjaAPI(
     title="Yulan API",
     version="1",
-    description="Guide, directory, search and news of the city's international community services.",
+    description="Guide, directory, search, news and events of the city's international community services.",
     urls_namespace="api",
 )
 
@@ -55,3 +55,4 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 api.add_router("/", "yulan.guide.api.router")
 api.add_router("/", "yulan.news.api.router")
+api.add_router("/", "yulan.events.api.router")

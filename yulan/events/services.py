@@ -229,7 +229,7 @@ def event_update(*, actor: User, event_id: int, data: EventInput) -> Event:
                     field="capacity",
                 )
             before = snapshot(event)
-            moved = any(before[name] != values[name] for name in MOVE_FIELDS)
+            moved = any(getattr(event, name) != values[name] for name in MOVE_FIELDS)
             for key, value in values.items():
                 setattr(event, key, value)
             now = _now()
@@ -585,6 +585,8 @@ def offer_accept(*, registration_id: int) -> Registration:
             return reg
         if reg.status != Status.OFFERED:
             raise ApplicationError(_("There is no place on offer for this registration."), status=409)
+        if reg.event.status == Event.Status.CANCELLED:
+            raise ApplicationError(_("This event was cancelled."), status=409)
         if reg.offer_expires_at is not None and reg.offer_expires_at <= now:
             raise ApplicationError(_("This offer has expired and the place has passed on."), status=410)
         reg.status = Status.CONFIRMED
