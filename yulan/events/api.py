@@ -10,8 +10,9 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
+from yulan.core.cleaning import clean_language
 from yulan.core.errors import ApplicationError
-from yulan.core.i18n import language_codes, localize
+from yulan.core.i18n import localize
 from yulan.core.models import Community
 from yulan.events import selectors
 from yulan.events.models import Event
@@ -56,12 +57,6 @@ class EventQuery(Schema):
     per_page: int = Field(20, ge=1, le=100)
 
 
-def _language(code: str, field: str = "lang") -> str:
-    if code not in language_codes():
-        raise ApplicationError(_("Unknown language code “%(code)s”.") % {"code": code}, field=field)
-    return code
-
-
 def _event_out(event: Event, lang: str, *, detail: bool = False) -> dict[str, Any]:
     title = localize(event.title, lang, fallback=event.source_language)
     with translation.override(lang):
@@ -98,7 +93,7 @@ def _day(value: datetime.date) -> datetime.datetime:
 
 @router.get("events", response=list[EventOut], summary="Coming events, soonest first")
 def events(request: HttpRequest, q: Query[EventQuery]) -> list[dict[str, Any]]:
-    lang = _language(q.lang)
+    lang = clean_language(q.lang, field="lang")
     community = None
     if q.community:
         community = Community.objects.filter(slug=q.community).first()
@@ -111,7 +106,7 @@ def events(request: HttpRequest, q: Query[EventQuery]) -> list[dict[str, Any]]:
     found = selectors.events_public(
         community=community,
         kind=q.kind,
-        language=_language(q.language, "language") if q.language else None,
+        language=clean_language(q.language, field="language") if q.language else None,
         date_from=_day(q.date_from) if q.date_from else None,
         date_to=_day(q.date_to + datetime.timedelta(days=1)) if q.date_to else None,
         free_only=q.free,
@@ -125,4 +120,4 @@ def event(request: HttpRequest, slug: str, lang: str = settings.LANGUAGE_CODE) -
     found = selectors.event_public(slug)
     if found is None:
         raise ApplicationError(_("There is no such event."), field="slug", status=404)
-    return _event_out(found, _language(lang), detail=True)
+    return _event_out(found, clean_language(lang, field="lang"), detail=True)

@@ -10,8 +10,9 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
+from yulan.core.cleaning import clean_language
 from yulan.core.errors import ApplicationError
-from yulan.core.i18n import language_codes, localize
+from yulan.core.i18n import localize
 from yulan.core.models import Community
 from yulan.news import selectors
 from yulan.news.models import Post, Topic
@@ -66,15 +67,9 @@ def _post_out(post: Post, lang: str, *, body: bool = False) -> dict[str, Any]:
     return out
 
 
-def _language(code: str) -> str:
-    if code not in language_codes():
-        raise ApplicationError(_("Unknown language code “%(code)s”.") % {"code": code}, field="lang")
-    return code
-
-
 @router.get("news/posts", response=list[PostOut], summary="Live news posts, newest first")
 def posts(request: HttpRequest, q: Query[PostQuery]) -> list[dict[str, Any]]:
-    lang = _language(q.lang)
+    lang = clean_language(q.lang, field="lang")
     topic = community = None
     if q.topic:
         topic = Topic.objects.filter(slug=q.topic).first()
@@ -96,4 +91,4 @@ def post(request: HttpRequest, slug: str, lang: str = settings.LANGUAGE_CODE) ->
     found = selectors.post_public(slug)
     if found is None:
         raise ApplicationError(_("No such post."), field="slug", status=404)
-    return _post_out(found, _language(lang), body=True)
+    return _post_out(found, clean_language(lang, field="lang"), body=True)
