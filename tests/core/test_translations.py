@@ -40,9 +40,10 @@ SAME_AS_ENGLISH = {
         "Longitude",
         "%(d)s m",
         "%(n)s article",
+        "%(n)s place",
     },
-    "de": {"API", "Administrator", "Name", "%(d)s m"},
-    "es": {"API", "roles", "%(d)s m"},
+    "de": {"API", "Administrator", "Name", "Status", "%(d)s m"},
+    "es": {"API", "roles", "No", "%(d)s m"},
     "ru": {"API"},
 }
 

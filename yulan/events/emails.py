@@ -15,6 +15,7 @@ from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.utils import formats, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from yulan.core.i18n import localize
 from yulan.core.mail import register_renderer
@@ -96,7 +97,7 @@ def _notice(name: str, reg: Registration, event: Event, row: OutgoingMail) -> No
         "confirmed": lambda: Notice(
             _("Your place: %(title)s") % {"title": title},
             [
-                _("Your registration is confirmed for %(n)d place(s).") % {"n": reg.party_size},
+                pgettext("seats", "Your registration is confirmed for %(n)d place(s).") % {"n": reg.party_size},
                 _("Show the code below, or the QR code on your registration page, at the door."),
                 _("If you cannot come, please cancel so that someone on the waiting list gets your place."),
             ],

@@ -5,6 +5,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from yulan.core.forms import TranslatedFieldsMixin
 from yulan.core.i18n import localize
@@ -123,7 +124,7 @@ class RegistrationForm(forms.Form):
 
     name = forms.CharField(label=_("Your name"), max_length=150, widget=forms.TextInput(attrs={"autocomplete": "name"}))
     email = forms.CharField(label=_("E-mail"), max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"}))
-    party_size = forms.IntegerField(label=_("Places"), min_value=1, initial=1)
+    party_size = forms.IntegerField(label=pgettext_lazy("seats", "Places"), min_value=1, initial=1)
 
     def __init__(self, *args: Any, event: Event, with_email: bool, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from i18nfield.fields import I18nCharField, I18nTextField
 
 from yulan.core.i18n import localize
@@ -205,7 +206,7 @@ class Registration(models.Model):
     email = models.EmailField(_("e-mail"))
     name = models.CharField(_("name"), max_length=150)
     language = models.CharField(_("language"), max_length=10, default="en")
-    party_size = models.PositiveSmallIntegerField(_("places"), default=1)
+    party_size = models.PositiveSmallIntegerField(pgettext_lazy("seats", "places"), default=1)
     answers = models.JSONField(default=dict, blank=True)
     status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.PENDING)
     code = models.CharField(max_length=CODE_LENGTH, unique=True, default=new_code)

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
 from yulan.core import ratelimit
@@ -512,11 +513,11 @@ def staff_export(request: HttpRequest, pk: int) -> StreamingHttpResponse:
         yield "\ufeff"
         header = [
             _("Code"),
-            _("Status"),
-            _("Name"),
+            pgettext("registration", "Status"),
+            pgettext("person", "Name"),
             _("E-mail"),
             _("Language"),
-            _("Places"),
+            pgettext("seats", "Places"),
             _("Waiting list position"),
             _("Registered"),
             _("Checked in"),
