@@ -4,6 +4,7 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -14,6 +15,8 @@ from yulan.events.models import Event, Question
 from yulan.guide.models import Place
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
+# Dates a period may start or end on (beyond them, adding a day or a time zone overflows).
+DAY_RANGE = [MinValueValidator(datetime.date(1900, 1, 1)), MaxValueValidator(datetime.date(9000, 12, 31))]
 COMMON_TIME_ZONES = sorted(
     {settings.TIME_ZONE, "UTC", "Asia/Shanghai", "Asia/Tokyo", "Asia/Seoul", "Europe/Paris", "Europe/Berlin"}
     | {"Europe/Madrid", "Europe/Moscow", "Europe/London", "America/New_York", "America/Los_Angeles"}
@@ -133,7 +136,7 @@ class RegistrationForm(forms.Form):
             del self.fields["email"]
             self.fields["name"].required = False
         party = self.fields["party_size"]
-        party.max_value = event.max_party_size  # type: ignore[attr-defined]
+        party.validators.append(MaxValueValidator(event.max_party_size))
         party.widget.attrs.update({"min": 1, "max": event.max_party_size, "inputmode": "numeric"})
         party.help_text = _("Yourself and anyone coming with you: at most %(n)d.") % {"n": event.max_party_size}
         party.error_messages["max_value"] = party.help_text
@@ -178,8 +181,8 @@ class CheckInForm(forms.Form):
 
 
 class AttendanceForm(forms.Form):
-    date_from = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = forms.DateField(label=_("From"), validators=DAY_RANGE, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label=_("To"), validators=DAY_RANGE, widget=forms.DateInput(attrs={"type": "date"}))
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -195,8 +198,12 @@ class EventFilterForm(forms.Form):
     language = forms.ChoiceField(
         label=_("Language"), choices=[("", _("Any language")), *settings.LANGUAGES], required=False
     )
-    date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = forms.DateField(
+        label=_("From"), validators=DAY_RANGE, required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        label=_("To"), validators=DAY_RANGE, required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
     free = forms.BooleanField(label=_("With free places"), required=False)
 
 

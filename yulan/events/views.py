@@ -11,9 +11,8 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
 from yulan.core import ratelimit
@@ -212,7 +211,10 @@ def checkin_url(reg: Registration) -> str:
 def checkin_link(request: HttpRequest, code: str) -> HttpResponse:
     """A scanned QR code, opened by any camera app: on to the staff check-in page in the
     scanner's language (staff sign in on the way if needed)."""
-    return redirect("events:staff_checkin_code", code=services.normalise_code(code))
+    code = services.normalise_code(code)
+    if not code:
+        raise Http404
+    return redirect("events:staff_checkin_code", code=code)
 
 
 @login_required
@@ -377,6 +379,7 @@ def staff_event_edit(request: HttpRequest, pk: int | None = None) -> HttpRespons
 @require_POST
 def staff_event_state(request: HttpRequest, pk: int) -> HttpResponse:
     actor = acting_user(request)
+    services.event_for_staff(actor=actor, event_id=pk)
     action = request.POST.get("action")
     try:
         if action == "publish":
