@@ -126,7 +126,9 @@ def _notice(name: str, reg: Registration, event: Event, row: OutgoingMail) -> No
                 _("Accept or decline the place"),
                 manage,
             )
-            if reg.status == Status.OFFERED and reg.offer_expires_at is not None
+            if reg.status == Status.OFFERED
+            and reg.offer_expires_at is not None
+            and event.status == Event.Status.PUBLISHED
             else None
         ),
         "offer_expired": lambda: Notice(

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -40,6 +42,14 @@ Status = Registration.Status
 
 def _now() -> datetime.datetime:
     return timezone.now()
+
+
+def _lock_event(event_id: int) -> Event:
+    """The event, locked for this transaction; a 404 error if there is none."""
+    event = Event.objects.select_for_update().filter(pk=event_id).first()
+    if event is None:
+        raise ApplicationError(_("There is no such event."), status=404)
+    return event
 
 
 def _format_local(value: datetime.datetime, event: Event) -> str:
@@ -130,6 +140,13 @@ def _event_values(data: EventInput) -> dict[str, Any]:
         raise ApplicationError(_("Choose a venue from the directory."), field="place")
     if data.community_id is not None and not Community.objects.filter(pk=data.community_id).exists():
         raise ApplicationError(_("Choose a community from the list."), field="community")
+    if data.online_url:
+        try:
+            URLValidator(schemes=["http", "https"])(data.online_url)
+        except ValidationError:
+            raise ApplicationError(
+                _("Enter a full web address for the online link, starting with https://."), field="online_url"
+            ) from None
     if data.place_id is None and not data.online_url:
         raise ApplicationError(_("Choose a venue from the directory or give an online link."), field="place")
     if data.contact_email:
@@ -219,7 +236,7 @@ def event_update(*, actor: User, event_id: int, data: EventInput) -> Event:
     _require_event_scope(actor, values["community_id"])
     try:
         with transaction.atomic(durable=True):
-            event = Event.objects.select_for_update().get(pk=event_id)
+            event = _lock_event(event_id)
             _require_event_scope(actor, event.community_id)
             if event.status == Event.Status.CANCELLED:
                 raise ApplicationError(_("This event was cancelled and can no longer be changed."))
@@ -250,7 +267,7 @@ def event_update(*, actor: User, event_id: int, data: EventInput) -> Event:
 
 def event_publish(*, actor: User, event_id: int) -> Event:
     with transaction.atomic(durable=True):
-        event = Event.objects.select_for_update().get(pk=event_id)
+        event = _lock_event(event_id)
         _require_event_scope(actor, event.community_id)
         if event.status != Event.Status.DRAFT:
             raise ApplicationError(_("Only a draft can be published."))
@@ -267,7 +284,7 @@ def event_cancel(*, actor: User, event_id: int) -> Event:
     """Cancel an event: it stays visible as cancelled, registration closes, everyone registered
     or waiting is told, and no reminder goes out."""
     with transaction.atomic(durable=True):
-        event = Event.objects.select_for_update().get(pk=event_id)
+        event = _lock_event(event_id)
         _require_event_scope(actor, event.community_id)
         if event.status == Event.Status.CANCELLED:
             raise ApplicationError(_("This event is already cancelled."))
@@ -452,7 +469,7 @@ def registration_create(*, event_id: int, data: RegistrationInput, user: User | 
     name, email, party, answers, language = _clean_registration(event, data)
     now = _now()
     with transaction.atomic(durable=True):
-        event = Event.objects.select_for_update().get(pk=event_id)
+        event = _lock_event(event_id)
         _check_open(event, now)
         _expire_stale_pending(event, email, now)
         existing = Registration.objects.filter(event=event, email=email, status__in=Registration.ACTIVE).first()
@@ -609,7 +626,7 @@ def offers_expire(now: datetime.datetime | None = None) -> int:
     )
     for event_id in sorted(event_ids):
         with transaction.atomic(durable=True):
-            event = Event.objects.select_for_update().get(pk=event_id)
+            event = _lock_event(event_id)
             lapsed = list(
                 Registration.objects.select_for_update().filter(
                     event=event, status=Status.OFFERED, offer_expires_at__lte=now
