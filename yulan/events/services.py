@@ -44,6 +44,13 @@ def _now() -> datetime.datetime:
     return timezone.now()
 
 
+def _registration(registration_id: int) -> Registration:
+    reg = Registration.objects.filter(pk=registration_id).first()
+    if reg is None:
+        raise ApplicationError(_("There is no such registration."), status=404)
+    return reg
+
+
 def _lock_event(event_id: int) -> Event:
     """The event, locked for this transaction; a 404 error if there is none."""
     event = Event.objects.select_for_update().filter(pk=event_id).first()
@@ -467,31 +474,37 @@ def registration_create(*, event_id: int, data: RegistrationInput, user: User | 
         data.email = user.email
         data.name = data.name or user.display_name or user.email.split("@")[0]
     name, email, party, answers, language = _clean_registration(event, data)
-    now = _now()
     with transaction.atomic(durable=True):
         event = _lock_event(event_id)
+        # Taken under the lock: the order of these times is the order of arrival.
+        now = _now()
         _check_open(event, now)
         _expire_stale_pending(event, email, now)
         existing = Registration.objects.filter(event=event, email=email, status__in=Registration.ACTIVE).first()
-        if existing is not None:
+        if existing is not None and not (user is not None and existing.status == Status.PENDING):
             if user is not None:
                 raise ApplicationError(
                     _("You are already registered for this event (%(status)s).")
                     % {"status": existing.get_status_display()},
                     status=409,
                 )
-            # Say nothing on the page about whether this address registered; tell its owner.
-            _queue_notice(existing, "pending" if existing.status == Status.PENDING else "already")
+            # Say nothing on the page about whether this address registered; tell its owner,
+            # at most once an hour (a fresh link restarts the wait for confirmation).
+            if existing.status == Status.PENDING:
+                existing.created_at = now
+                existing.save(update_fields=["created_at"])
+            notice = "pending" if existing.status == Status.PENDING else "already"
+            _queue_notice(existing, notice, key=f"event:{notice}:{existing.pk}:{now:%Y%m%d%H}")
             return RegistrationResult(existing, created=False)
-        reg = Registration(
-            event=event,
-            user=user,
-            email=email,
-            name=name,
-            language=language,
-            party_size=party,
-            answers=answers,
-            created_at=now,
+        # An account proves its address: it takes over a sign-up still waiting for the link.
+        reg = existing or Registration(event=event, email=email)
+        reg.user, reg.name, reg.language, reg.party_size, reg.answers, reg.created_at = (
+            user,
+            name,
+            language,
+            party,
+            answers,
+            now,
         )
         if user is not None:
             _allocate(event, reg, now)
@@ -510,11 +523,11 @@ def _decision_notice(reg: Registration) -> str:
 def registration_confirm_address(*, registration_id: int) -> Registration:
     """The registrant opened the link in the e-mail: decide the registration now (a place or
     the waiting list). Opening it again changes nothing."""
-    now = _now()
     with transaction.atomic(durable=True):
-        reg = Registration.objects.select_related("event").get(pk=registration_id)
-        event = Event.objects.select_for_update().get(pk=reg.event_id)
+        reg = _registration(registration_id)
+        event = _lock_event(reg.event_id)
         reg = Registration.objects.select_for_update().get(pk=registration_id)
+        now = _now()
         if reg.status != Status.PENDING:
             if reg.status == Status.EXPIRED:
                 raise ApplicationError(_("This link has expired. Please register again."), status=410)
@@ -569,8 +582,8 @@ def registration_cancel(*, registration_id: int, actor: User | None = None) -> R
     event. A freed place is offered to the waiting list at once."""
     now = _now()
     with transaction.atomic(durable=True):
-        reg = Registration.objects.get(pk=registration_id)
-        event = Event.objects.select_for_update().get(pk=reg.event_id)
+        reg = _registration(registration_id)
+        event = _lock_event(reg.event_id)
         if actor is not None:
             require_for_community(actor, Perm.EVENTS_ATTENDEES, event.community_id)
             require(actor, Perm.EVENTS_ATTENDEES)
@@ -597,6 +610,7 @@ def registration_cancel(*, registration_id: int, actor: User | None = None) -> R
 def offer_accept(*, registration_id: int) -> Registration:
     now = _now()
     with transaction.atomic(durable=True):
+        _registration(registration_id)
         reg = Registration.objects.select_for_update().get(pk=registration_id)
         if reg.status == Status.CONFIRMED:
             return reg
@@ -680,7 +694,8 @@ def _queue_notice(reg: Registration, notice: str, *, key: str | None = None, str
 
 @dataclass(frozen=True)
 class CheckIn:
-    outcome: str  # "checked_in", "already", "unknown", "other_event", "not_confirmed", "cancelled"
+    # "checked_in", "already", "unknown", "other_event", "not_confirmed", "cancelled", "event_cancelled"
+    outcome: str
     registration: Registration | None = None
 
     @property
@@ -705,11 +720,14 @@ def checkin(*, actor: User, event_id: int, code: str) -> CheckIn:
         return CheckIn("unknown")
     if reg.event_id != event.pk:
         return CheckIn("other_event", reg)
+    if event.status == Event.Status.CANCELLED:
+        return CheckIn("event_cancelled", reg)
     if reg.status in (Status.CANCELLED, Status.EXPIRED):
         return CheckIn("cancelled", reg)
-    if reg.status not in Registration.HOLDING:
-        return CheckIn("not_confirmed", reg)
     now = _now()
+    lapsed = reg.status == Status.OFFERED and reg.offer_expires_at is not None and reg.offer_expires_at <= now
+    if reg.status not in Registration.HOLDING or lapsed:
+        return CheckIn("not_confirmed", reg)
     with transaction.atomic(durable=True):
         # One UPDATE decides: of two scans at once, only one finds the row not checked in.
         marked = Registration.objects.filter(
