@@ -223,6 +223,8 @@ WHITENOISE_USE_FINDERS = envbool("WHITENOISE_USE_FINDERS", False)
 SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_HTTPONLY = True
+# Sessions are read from the cache (Redis when set) and written through to the database.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -261,6 +263,9 @@ YULAN_EVENT_CONFIRM_HOURS = envint("YULAN_EVENT_CONFIRM_HOURS", 48)
 YULAN_EVENT_OFFER_HOURS = envint("YULAN_EVENT_OFFER_HOURS", 24)
 # Registrants are reminded this many hours before an event starts.
 YULAN_EVENT_REMINDER_HOURS = envint("YULAN_EVENT_REMINDER_HOURS", 24)
+# Event lists and pages show places left, which change without an edit: visitors without a
+# session may see them this many seconds old (the registration form is always current).
+YULAN_EVENT_PAGE_CACHE_SECONDS = envint("YULAN_EVENT_PAGE_CACHE_SECONDS", 15)
 # Event registrations accepted from one network address per hour (0: no limit).
 YULAN_EVENT_REGISTER_PER_HOUR = envint("YULAN_EVENT_REGISTER_PER_HOUR", 30)
 

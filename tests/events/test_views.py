@@ -12,6 +12,7 @@ import zoneinfo
 from urllib.parse import urlsplit
 
 import pytest
+from django.conf import settings
 from django.core import signing
 from django.test import Client
 from django.utils import timezone
@@ -1075,3 +1076,17 @@ def test_every_field_description_exists(client, event, coordinator, questions, p
     html = body(response)
     assert "aria-describedby" in html
     assert described_by_missing(html) == []
+
+
+def test_a_visitors_event_list_is_cached_only_briefly(client, editor, monkeypatch):
+    """Places left change without an edit, so the list is kept for seconds, not minutes."""
+    import time as real_time
+
+    from django.core.cache.backends import locmem
+
+    make_event(editor, capacity=10)
+    assert not client.get("/en/events/").has_header("X-Page-Cache")
+    assert client.get("/en/events/")["X-Page-Cache"] == "hit"
+    later = real_time.time() + settings.YULAN_EVENT_PAGE_CACHE_SECONDS + 1
+    monkeypatch.setattr(locmem.time, "time", lambda: later)
+    assert not client.get("/en/events/").has_header("X-Page-Cache")

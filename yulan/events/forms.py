@@ -8,11 +8,13 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from yulan.core.errors import ApplicationError
 from yulan.core.forms import TranslatedFieldsMixin
 from yulan.core.i18n import localize
 from yulan.core.models import Community
 from yulan.events.models import Event, Question
 from yulan.guide.models import Place
+from yulan.news.addresses import clean_address
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 # Dates a period may start or end on (beyond them, adding a day or a time zone overflows).
@@ -161,6 +163,13 @@ class RegistrationForm(forms.Form):
                 field = forms.CharField(label=label, max_length=1000, required=question.required)
             self.fields[name] = field
             self.question_fields.append(name)
+
+    def clean_email(self) -> str:
+        """Checked here too, so that a bad address shows beside the other mistakes at once."""
+        try:
+            return clean_address(self.cleaned_data.get("email", ""))
+        except ApplicationError as exc:
+            raise forms.ValidationError(str(exc.message)) from None
 
     def answers(self) -> dict[str, str]:
         return {name[1:]: self.cleaned_data.get(name) or "" for name in self.question_fields}

@@ -103,7 +103,10 @@ class Event(models.Model):
     class Meta:
         ordering = ["starts_at", "id"]
         indexes = [
-            models.Index(fields=["status", "starts_at", "id"], name="event_listing"),
+            # The public list walks events in start order and stops after a page; counting
+            # what has not ended reads the second index alone.
+            models.Index(fields=["starts_at", "id"], name="event_start"),
+            models.Index(fields=["ends_at", "status"], name="event_end"),
             models.Index(fields=["community", "status", "starts_at"], name="event_community"),
         ]
         constraints = [

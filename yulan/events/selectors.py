@@ -46,8 +46,11 @@ def events_public(
     return events.select_related("community", "place").order_by("starts_at", "id")
 
 
-def event_public(slug: str) -> Event | None:
-    return Event.objects.public().select_related("community", "place").filter(slug=slug).first()
+def event_public(slug: str, *, with_questions: bool = False) -> Event | None:
+    events = Event.objects.public().select_related("community", "place").filter(slug=slug)
+    if with_questions:
+        events = events.prefetch_related("questions")
+    return events.first()
 
 
 def events_for_feed(*, community: Community | None = None, events: QuerySet[Event] | None = None) -> list[Event]:

@@ -456,18 +456,26 @@ def _allocate(event: Event, reg: Registration, now: datetime.datetime) -> None:
         raise ApplicationError(_("This event is full."), status=409)
 
 
-def _expire_stale_pending(event: Event, email: str, now: datetime.datetime) -> None:
+def _active_registration(event: Event, email: str, now: datetime.datetime) -> Registration | None:
+    """The address's registration that still counts; a sign-up whose link ran out expires here."""
+    existing = Registration.objects.filter(event=event, email=email, status__in=Registration.ACTIVE).first()
     limit = now - datetime.timedelta(hours=settings.YULAN_EVENT_CONFIRM_HOURS)
-    Registration.objects.filter(event=event, email=email, status=Status.PENDING, created_at__lt=limit).update(
-        status=Status.EXPIRED
-    )
+    if existing is not None and existing.status == Status.PENDING and existing.created_at < limit:
+        existing.status = Status.EXPIRED
+        existing.save(update_fields=["status"])
+        return None
+    return existing
 
 
-def registration_create(*, event_id: int, data: RegistrationInput, user: User | None = None) -> RegistrationResult:
+def registration_create(
+    *, event_id: int, data: RegistrationInput, user: User | None = None, event: Event | None = None
+) -> RegistrationResult:
     """Register for an event. With an account (its address is verified) the place is decided
     at once; with an e-mail address alone the registration waits for the link in the e-mail
-    to be opened, and is decided then."""
-    event = Event.objects.filter(pk=event_id).first()
+    to be opened, and is decided then. A caller that has just read the event (with its
+    questions) may pass it to spare a query; places are decided on a fresh, locked read."""
+    if event is None or event.pk != event_id:
+        event = Event.objects.filter(pk=event_id).first()
     if event is None:
         raise ApplicationError(_("There is no such event."), status=404)
     if user is not None:
@@ -479,8 +487,7 @@ def registration_create(*, event_id: int, data: RegistrationInput, user: User | 
         # Taken under the lock: the order of these times is the order of arrival.
         now = _now()
         _check_open(event, now)
-        _expire_stale_pending(event, email, now)
-        existing = Registration.objects.filter(event=event, email=email, status__in=Registration.ACTIVE).first()
+        existing = _active_registration(event, email, now)
         if existing is not None and not (user is not None and existing.status == Status.PENDING):
             if user is not None:
                 raise ApplicationError(

@@ -19,6 +19,7 @@ from yulan.core import ratelimit
 from yulan.core.errors import ApplicationError
 from yulan.core.i18n import localize, translations_of
 from yulan.core.models import Community
+from yulan.core.pagecache import public_page
 from yulan.core.permissions import Perm, community_scope, has_perm, require
 from yulan.core.views import acting_user, paginate, staff_view
 from yulan.events import calendar, jsonld, qr, selectors, services, tokens
@@ -43,6 +44,7 @@ def _day_start(day: datetime.date) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
+@public_page(seconds=settings.YULAN_EVENT_PAGE_CACHE_SECONDS)
 def event_list(request: HttpRequest) -> HttpResponse:
     form = EventFilterForm(request.GET or None)
     filters: dict[str, Any] = {}
@@ -68,13 +70,14 @@ def event_list(request: HttpRequest) -> HttpResponse:
     return render(request, "events/list.html", context, status=200 if not form.errors else 400)
 
 
-def _event_or_404(slug: str) -> Event:
-    event = selectors.event_public(slug)
+def _event_or_404(slug: str, *, with_questions: bool = False) -> Event:
+    event = selectors.event_public(slug, with_questions=with_questions)
     if event is None:
         raise Http404
     return event
 
 
+@public_page(seconds=settings.YULAN_EVENT_PAGE_CACHE_SECONDS)
 def event_detail(request: HttpRequest, slug: str) -> HttpResponse:
     event = _event_or_404(slug)
     language = get_language()
@@ -112,9 +115,10 @@ def _add_error(form: Any, exc: ApplicationError) -> None:
 
 
 def register(request: HttpRequest, slug: str) -> HttpResponse:
-    event = _event_or_404(slug)
+    event = _event_or_404(slug, with_questions=True)
     user = acting_user(request) if request.user.is_authenticated else None
-    if user is not None and (mine := _my_registration(request, event)) is not None:
+    # On a POST the service finds an earlier registration itself (answered below).
+    if user is not None and request.method != "POST" and (mine := _my_registration(request, event)) is not None:
         messages.info(request, _("You are already registered for this event."))
         return redirect("events:registration", token=tokens.make(mine, tokens.MANAGE))
     status = 200
@@ -131,8 +135,13 @@ def register(request: HttpRequest, slug: str) -> HttpResponse:
             status = 429
         elif form.is_valid():
             try:
-                result = services.registration_create(event_id=event.pk, data=_registration_input(form), user=user)
+                result = services.registration_create(
+                    event_id=event.pk, data=_registration_input(form), user=user, event=event
+                )
             except ApplicationError as exc:
+                if user is not None and exc.status == 409 and (mine := _my_registration(request, event)):
+                    messages.info(request, _("You are already registered for this event."))
+                    return redirect("events:registration", token=tokens.make(mine, tokens.MANAGE))
                 _add_error(form, exc)
                 status = exc.status if exc.status != 404 else 400
             else:
