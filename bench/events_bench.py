@@ -104,10 +104,10 @@ def parse_args() -> argparse.Namespace:
         "so a registration writes no delivery task row",
     )
     p.add_argument(
-        "--listing-indexes",
+        "--page-cache",
         action="store_true",
-        help="experiment, not the product's schema: add indexes on (starts_at, id) and (ends_at, status) to the "
-        "bench database's event table for the listing, and drop them afterwards",
+        help="serve visitors' pages from the site's page cache as in production (event pages live "
+        "YULAN_EVENT_PAGE_CACHE_SECONDS); without it the listing is measured as rendered",
     )
     p.add_argument("--no-baseline", action="store_true", help="skip bare Django")
     p.add_argument("--reuse", action="store_true", help="keep the bench database of the last run, no seeding")
@@ -633,10 +633,11 @@ def app_env(args: argparse.Namespace) -> dict[str, str]:
             "LOG_LEVEL": "ERROR",
             # All the load comes from one address: no per-address limit.
             "YULAN_EVENT_REGISTER_PER_HOUR": "0",
-            # The listing is measured as rendered, not from the page cache.
-            "YULAN_PAGE_CACHE_SECONDS": "0",
         }
     )
+    if not args.page_cache:
+        # The listing is measured as rendered, not from the page cache.
+        env["YULAN_PAGE_CACHE_SECONDS"] = "0"
     if args.dummy_tasks:
         env["TASKS_BACKEND"] = DUMMY_TASKS
     return env
@@ -1094,36 +1095,6 @@ end
 """
 
 
-EXPERIMENT_INDEXES = {
-    "bench_event_start": "(starts_at, id)",  # walk the listing in its order, stop after the page
-    "bench_event_end": "(ends_at, status)",  # count the events not yet ended from the index alone
-}
-
-
-@contextmanager
-def listing_indexes(enabled: bool) -> Iterator[None]:
-    """--listing-indexes: the experiment's indexes exist while the listing is measured."""
-    from django.db import connection
-
-    from yulan.events.models import Event
-
-    table = Event._meta.db_table
-    if enabled:
-        with connection.cursor() as cursor:
-            for name, columns in EXPERIMENT_INDEXES.items():
-                cursor.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {table} {columns}")
-        vacuum()
-    try:
-        yield
-    finally:
-        if enabled:
-            with connection.cursor() as cursor:
-                for name in EXPERIMENT_INDEXES:
-                    cursor.execute(f"DROP INDEX IF EXISTS {name}")
-            vacuum()
-            connection.close()
-
-
 def listing_paths() -> dict[str, list[str]]:
     from yulan.core.models import Community
 
@@ -1562,14 +1533,13 @@ def main() -> int:
     if "listing" in args.parts:
         print(
             f"\nlisting: {args.events} events"
-            + ("; experiment: indexes on (starts_at, id) and (ends_at, status)" if args.listing_indexes else ""),
+            + ("; visitors served from the page cache" if args.page_cache else "; rendered (page cache off)"),
             flush=True,
         )
         paths = listing_paths()
         sizes = listing_sizes()
-        with listing_indexes(args.listing_indexes):
-            connections.close_all()
-            results, single = run_listing(args, paths)
+        connections.close_all()
+        results, single = run_listing(args, paths)
         record["listing"] = {"results": results, "one_connection": single, "sizes": sizes}
         report_listing(results, single, sizes, args.connections, checks)
 
