@@ -43,7 +43,12 @@ def events_public(
         events = events.filter(status=Event.Status.PUBLISHED).filter(
             Q(capacity__isnull=True) | Q(places_taken__lt=F("capacity"))
         )
-    return events.select_related("community", "place").order_by("starts_at", "id")
+    # Lists show neither descriptions nor a place's details: leave their texts unread.
+    return (
+        events.select_related("community", "place")
+        .defer("description", "audience", "place__description", "place__accessibility")
+        .order_by("starts_at", "id")
+    )
 
 
 def event_public(slug: str, *, with_questions: bool = False) -> Event | None:

@@ -22,7 +22,7 @@ from yulan.core.models import Community
 from yulan.core.pagecache import public_page
 from yulan.core.permissions import Perm, community_scope, has_perm, require
 from yulan.core.views import acting_user, paginate, staff_view
-from yulan.events import calendar, jsonld, qr, selectors, services, tokens
+from yulan.events import calendar, display, jsonld, qr, selectors, services, tokens
 from yulan.events.forms import (
     COMMON_TIME_ZONES,
     AttendanceForm,
@@ -61,9 +61,11 @@ def event_list(request: HttpRequest) -> HttpResponse:
             filters["date_from"] = _day_start(cd["date_from"])
         if cd["date_to"]:
             filters["date_to"] = _day_start(cd["date_to"] + datetime.timedelta(days=1))
+    page = paginate(request, selectors.events_public(**filters))
     context = {
         "form": form,
-        "page": paginate(request, selectors.events_public(**filters)),
+        "page": page,
+        "lines": display.event_lines(page),
         "communities": Community.objects.all(),
         "community": community,
     }
