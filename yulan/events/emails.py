@@ -20,7 +20,7 @@ from django.utils.translation import pgettext
 from yulan.core.i18n import localize
 from yulan.core.mail import register_renderer
 from yulan.core.models import OutgoingMail
-from yulan.events import tokens
+from yulan.events import selectors, tokens
 from yulan.events.models import Event, Registration
 from yulan.news.services import site_url
 
@@ -109,7 +109,7 @@ def _notice(name: str, reg: Registration, event: Event, row: OutgoingMail) -> No
             _("Waiting list: %(title)s") % {"title": title},
             [
                 _("The event is full, so you are on the waiting list, number %(n)d in line.")
-                % {"n": _line_number(reg)},
+                % {"n": selectors.waitlist_line_number(reg) or 1},
                 _("If a place becomes free, we offer it to you by e-mail."),
             ],
             _("See my registration"),
@@ -180,16 +180,6 @@ def _notice(name: str, reg: Registration, event: Event, row: OutgoingMail) -> No
     }
     build = builders.get(name)
     return build() if build else None
-
-
-def _line_number(reg: Registration) -> int:
-    """How many are ahead on the waiting list, plus one."""
-    if reg.position is None:
-        return 1
-    ahead = Registration.objects.filter(
-        event_id=reg.event_id, status=Status.WAITLISTED, position__lt=reg.position
-    ).count()
-    return ahead + 1
 
 
 def _message(row: OutgoingMail, reg: Registration) -> EmailMessage | None:

@@ -170,3 +170,11 @@ def attendance_by_community(
     )
     communities = Community.objects.in_bulk([r["event__community_id"] for r in rows if r["event__community_id"]])
     return [{**row, "community": communities.get(row["event__community_id"])} for row in rows]
+
+
+def waitlist_line_number(reg: Registration) -> int | None:
+    """A waiting registration's place in line: those still waiting ahead of it, plus one."""
+    if reg.status != Status.WAITLISTED or reg.position is None:
+        return None
+    ahead = Registration.objects.filter(event_id=reg.event_id, status=Status.WAITLISTED, position__lt=reg.position)
+    return ahead.count() + 1

@@ -203,15 +203,9 @@ def registration(request: HttpRequest, token: str) -> HttpResponse:
         "qr": qr.svg(checkin_url(reg), title=_("QR code for %(code)s") % {"code": reg.display_code})
         if reg.holds_place
         else "",
-        "line_number": _line_number(reg),
+        "line_number": selectors.waitlist_line_number(reg),
     }
     return render(request, "events/registration.html", context)
-
-
-def _line_number(reg: Registration) -> int | None:
-    if reg.status != Status.WAITLISTED or reg.position is None:
-        return None
-    return reg.event.registrations.filter(status=Status.WAITLISTED, position__lt=reg.position).count() + 1
 
 
 def checkin_url(reg: Registration) -> str:
