@@ -1116,3 +1116,30 @@ def test_check_in_refuses_a_cancelled_event_and_a_lapsed_offer(editor):
     assert services.checkin(actor=editor, event_id=event.pk, code=second.code).outcome == "event_cancelled"
     second.refresh_from_db()
     assert second.checked_in_at is None
+
+
+def test_a_draft_cannot_be_cancelled_into_public_view(editor):
+    event = make_event(editor, publish=False)
+    with pytest.raises(ApplicationError):
+        services.event_cancel(actor=editor, event_id=event.pk)
+    event.refresh_from_db()
+    assert event.status == Event.Status.DRAFT
+    assert not Event.objects.public().filter(pk=event.pk).exists()
+
+
+def test_an_account_that_changed_its_address_still_holds_one_place(editor):
+    event = make_event(editor, capacity=5)
+    user = account("Ada")
+    first = register(event, user)
+    user.email = "ada-new@example.org"
+    user.save()
+    with pytest.raises(ApplicationError) as exc:
+        services.registration_create(event_id=event.pk, data=services.RegistrationInput(name="Ada"), user=user)
+    assert exc.value.status == 409
+    assert list(Registration.objects.values_list("pk", flat=True)) == [first.pk]
+    assert places_taken(event) == 1
+
+
+def test_a_title_is_kept_on_one_line(editor):
+    event = make_event(editor, title={"en": "Tea\r\nBcc: someone@example.org"})
+    assert str(event.title.data["en"]) == "Tea Bcc: someone@example.org"

@@ -24,7 +24,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 
 GENERATION_KEY = "public-pages:generation"
-KEPT_HEADERS = ("Content-Type", "Content-Language", "Vary")
+KEPT_HEADERS = ("Content-Type", "Content-Language", "Vary", "X-Frame-Options")
 # Each process reads the generation at most once a second: a hit then costs one cache read.
 GENERATION_READ_SECONDS = 1.0
 _generation: tuple[float, int] | None = None  # (read at, value)

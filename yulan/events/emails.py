@@ -62,6 +62,8 @@ class Notice:
     action_label: str = ""
     action_url: str = ""
     show_code: bool = False
+    # A sign-up's name is not checked yet: the mail asking to confirm it does not repeat it.
+    greet_by_name: bool = True
 
 
 def _notice(name: str, reg: Registration, event: Event, row: OutgoingMail) -> Notice | None:
@@ -80,6 +82,7 @@ def _notice(name: str, reg: Registration, event: Event, row: OutgoingMail) -> No
                 ],
                 _("Confirm my registration"),
                 site_url("events:confirm", tokens.make(reg, tokens.CONFIRM), language=reg.language),
+                greet_by_name=False,
             )
             if reg.status == Status.PENDING
             else None

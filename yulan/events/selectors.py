@@ -69,9 +69,13 @@ def events_for_feed(*, community: Community | None = None, events: QuerySet[Even
 
 def events_of_user(user: User) -> QuerySet[Event]:
     """The events an account holds a place for or waits for."""
-    return Event.objects.public().filter(
-        registrations__user=user,
-        registrations__status__in=[Status.CONFIRMED, Status.OFFERED, Status.WAITLISTED],
+    return (
+        Event.objects.public()
+        .filter(
+            registrations__user=user,
+            registrations__status__in=[Status.CONFIRMED, Status.OFFERED, Status.WAITLISTED],
+        )
+        .distinct()
     )
 
 

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -162,7 +163,7 @@ def _event_values(data: EventInput) -> dict[str, Any]:
         "slug": clean_slug(data.slug),
         "kind": data.kind,
         "title": {
-            code: strip_html(text)
+            code: " ".join(strip_html(text).split())  # one line: titles go into e-mail subjects
             for code, text in clean_translations(data.title, field="title", max_chars=300).items()
         },
         "description": {
@@ -295,8 +296,11 @@ def event_cancel(*, actor: User, event_id: int) -> Event:
         _require_event_scope(actor, event.community_id)
         if event.status == Event.Status.CANCELLED:
             raise ApplicationError(_("This event is already cancelled."))
+        if event.status == Event.Status.DRAFT:
+            # Cancelled events are public (marked so): a draft must not become visible this way.
+            raise ApplicationError(_("A draft is not public: there is nothing to cancel."))
         before = snapshot(event)
-        was_published = event.status == Event.Status.PUBLISHED
+        was_published = True
         event.status = Event.Status.CANCELLED
         event.cancelled_at = event.updated_at = _now()
         event.sequence += 1
@@ -456,9 +460,13 @@ def _allocate(event: Event, reg: Registration, now: datetime.datetime) -> None:
         raise ApplicationError(_("This event is full."), status=409)
 
 
-def _active_registration(event: Event, email: str, now: datetime.datetime) -> Registration | None:
-    """The address's registration that still counts; a sign-up whose link ran out expires here."""
-    existing = Registration.objects.filter(event=event, email=email, status__in=Registration.ACTIVE).first()
+def _active_registration(
+    event: Event, email: str, now: datetime.datetime, user: User | None = None
+) -> Registration | None:
+    """The address's (or account's) registration that still counts; a sign-up whose link ran
+    out expires here."""
+    who = Q(email=email) | Q(user=user) if user is not None else Q(email=email)
+    existing = Registration.objects.filter(who, event=event, status__in=Registration.ACTIVE).first()
     limit = now - datetime.timedelta(hours=settings.YULAN_EVENT_CONFIRM_HOURS)
     if existing is not None and existing.status == Status.PENDING and existing.created_at < limit:
         existing.status = Status.EXPIRED
@@ -487,7 +495,7 @@ def registration_create(
         # Taken under the lock: the order of these times is the order of arrival.
         now = _now()
         _check_open(event, now)
-        existing = _active_registration(event, email, now)
+        existing = _active_registration(event, email, now, user)
         if existing is not None and not (user is not None and existing.status == Status.PENDING):
             if user is not None:
                 raise ApplicationError(

@@ -530,7 +530,8 @@ def staff_export(request: HttpRequest, pk: int) -> StreamingHttpResponse:
             _("Registered"),
             _("Checked in"),
         ]
-        yield writer.writerow(header + [localize(q.label, fallback=event.source_language).text for q in questions])
+        labels = [localize(q.label, fallback=event.source_language).text for q in questions]
+        yield writer.writerow([_cell(v) for v in header + labels])
         for reg in event.registrations.order_by("created_at", "id").iterator(chunk_size=500):
             line = [
                 reg.display_code,
