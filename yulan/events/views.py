@@ -88,6 +88,7 @@ def event_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "jsonld": jsonld.jsonld_script(jsonld.event_jsonld(event, language=language)),
         "registration_open": event.registration_open(),
         "mine": _my_registration(request, event),
+        "badge": display.badge(event),
     }
     return render(request, "events/detail.html", context)
 
@@ -155,7 +156,12 @@ def register(request: HttpRequest, slug: str) -> HttpResponse:
             status = 400
     else:
         form = RegistrationForm(event=event, with_email=user is None, initial={"party_size": 1})
-    context = {"event": event, "form": form, "registration_open": event.registration_open()}
+    context = {
+        "event": event,
+        "form": form,
+        "registration_open": event.registration_open(),
+        "badge": display.badge(event),
+    }
     return render(request, "events/register.html", context, status=status)
 
 
