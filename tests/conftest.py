@@ -5,14 +5,18 @@ from django.utils import translation
 from yulan.core.models import Community, District, Office, Role, User
 from yulan.core.services import role_grant
 from yulan.guide.models import Category
+from yulan.voice import apikeys, reference
 
 
 @pytest.fixture(autouse=True)
 def _clean_state():
-    """Rate-limit counters live in the cache, and a request leaves its language active in the
-    thread: each test starts clean, in English."""
+    """Rate-limit counters live in the cache, feedback reference data and API keys are kept in
+    the process, and a request leaves its language active in the thread: each test starts
+    clean, in English."""
     cache.clear()
     caches["pages"].clear()
+    reference.forget()
+    apikeys.forget()
     translation.activate("en")
     yield
     translation.deactivate()
@@ -94,3 +98,28 @@ def smtp_server(settings):
         settings.EMAIL_PORT = server.port
         settings.EMAIL_TIMEOUT = 5
         yield server
+
+
+@pytest.fixture(scope="session")
+def live_server(django_db_setup, live_server):
+    """The test server, started only once the test database exists, so that it stops (and its
+    threads let go of the database) before the database is dropped at the end of the session."""
+    return live_server
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _let_go_of_the_test_database(django_db_setup, django_db_blocker):
+    """At the end of the session, end any other connection to the PostgreSQL test database (a
+    server or worker thread that has not closed its own yet), so that dropping it does not fail."""
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        connection.close()

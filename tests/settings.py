@@ -1,7 +1,9 @@
 """Test settings: the real settings, with a fast password hasher, tasks run at once, and static
 files served from the source folders (no collectstatic step)."""
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -24,3 +26,7 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
     DATABASES["default"]["TEST"] = {  # noqa: F405
         "NAME": str(Path(tempfile.gettempdir()) / f"yulan-test-{os.getpid()}.sqlite3")
     }
+
+# Uploaded photos go to a folder of this test process's own, removed when it ends.
+MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="yulan-media-"))
+atexit.register(shutil.rmtree, MEDIA_ROOT, ignore_errors=True)

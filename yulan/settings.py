@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "yulan.guide",
     "yulan.news",
     "yulan.events",
+    "yulan.voice",
 ]
 
 MIDDLEWARE = [
@@ -81,6 +82,17 @@ TEMPLATES = [
 
 # --- database -------------------------------------------------------------------------------
 DATABASE_URL = env("DATABASE_URL", "")
+# WAL lets readers and one writer work side by side; IMMEDIATE makes a write transaction take
+# the lock up front instead of failing half-way when another process wrote in between.
+SQLITE_OPTIONS = {
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 20,
+    "init_command": (
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+        "PRAGMA foreign_keys=ON; PRAGMA busy_timeout=20000; "
+        "PRAGMA mmap_size=268435456; PRAGMA cache_size=-32768;"
+    ),
+}
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=envint("DB_CONN_MAX_AGE", 60))}
 else:
@@ -89,23 +101,15 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": env("SQLITE_PATH", str(VAR_DIR / "yulan.sqlite3")),
-            "OPTIONS": {
-                # WAL lets readers and one writer work side by side; IMMEDIATE makes a write
-                # transaction take the lock up front instead of failing half-way.
-                "transaction_mode": "IMMEDIATE",
-                "timeout": 20,
-                "init_command": (
-                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-                    "PRAGMA foreign_keys=ON; PRAGMA busy_timeout=20000; "
-                    "PRAGMA mmap_size=268435456; PRAGMA cache_size=-32768;"
-                ),
-            },
             # Keep the connection between requests: opening one and running the pragmas
             # costs more than most pages' queries.
             "CONN_MAX_AGE": envint("DB_CONN_MAX_AGE", 600),
             "CONN_HEALTH_CHECKS": True,
         }
     }
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # The same options whether the file is named by SQLITE_PATH or by a sqlite:// DATABASE_URL.
+    DATABASES["default"]["OPTIONS"] = {**SQLITE_OPTIONS, **DATABASES["default"].get("OPTIONS", {})}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- cache ----------------------------------------------------------------------------------
@@ -217,6 +221,10 @@ STORAGES = {
         )
     },
 }
+# Uploaded files (feedback photos) live outside the static folder and are served by views that
+# check who may see them.
+MEDIA_ROOT = Path(env("YULAN_MEDIA_DIR", str(VAR_DIR / "media")))
+MEDIA_URL = "/media/"
 WHITENOISE_USE_FINDERS = envbool("WHITENOISE_USE_FINDERS", False)
 
 # --- security -------------------------------------------------------------------------------
@@ -275,3 +283,22 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "WARNING")},
 }
+# Feedback: the longest text accepted (Open311's limit), the largest photo, submissions accepted
+# from one network address per hour, how long the same submission sent again is recognised as
+# a repeat, how far (km) a located item may be from a community's centre to be given to it,
+# the most items one bulk action may touch, and how long a "my data" link stays valid.
+YULAN_FEEDBACK_MAX_CHARS = envint("YULAN_FEEDBACK_MAX_CHARS", 4000)
+YULAN_FEEDBACK_PHOTO_MAX_BYTES = envint("YULAN_FEEDBACK_PHOTO_MAX_BYTES", 5_000_000)
+YULAN_FEEDBACK_PER_HOUR = envint("YULAN_FEEDBACK_PER_HOUR", 20)
+YULAN_FEEDBACK_DUPLICATE_HOURS = envint("YULAN_FEEDBACK_DUPLICATE_HOURS", 24)
+YULAN_FEEDBACK_COMMUNITY_KM = envint("YULAN_FEEDBACK_COMMUNITY_KM", 5)
+YULAN_FEEDBACK_BULK_MAX = envint("YULAN_FEEDBACK_BULK_MAX", 300)
+YULAN_FEEDBACK_DATA_LINK_HOURS = envint("YULAN_FEEDBACK_DATA_LINK_HOURS", 24)
+# The category points raised at roundtables are filed under when the organiser picks none.
+YULAN_FEEDBACK_ROUNDTABLE_CATEGORY = env("YULAN_FEEDBACK_ROUNDTABLE_CATEGORY", "roundtable")
+# Memory a feedback report's queries may use for sorting and joining on PostgreSQL (MB).
+YULAN_FEEDBACK_REPORT_WORK_MEM_MB = envint("YULAN_FEEDBACK_REPORT_WORK_MEM_MB", 64)
+# Open311: the jurisdiction_id this server answers to (empty: the parameter is ignored), and
+# requests accepted per API key per hour (0: no limit).
+YULAN_OPEN311_JURISDICTION = env("YULAN_OPEN311_JURISDICTION", "")
+YULAN_OPEN311_POSTS_PER_HOUR = envint("YULAN_OPEN311_POSTS_PER_HOUR", 0)

@@ -13,6 +13,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("hsds/", hsds_api.urls),
+    # Open311 GeoReport v2, for existing 311 applications (no language prefix: clients build
+    # these addresses themselves).
+    path("open311/", include("yulan.voice.open311_urls")),
     # What a ticket's QR code holds: short, and without a language (the scanner's is used).
     path("checkin/<str:code>", event_views.checkin_link, name="checkin_link"),
 ]
@@ -24,6 +27,7 @@ urlpatterns += i18n_patterns(
     path("", include("yulan.guide.urls")),
     path("", include("yulan.news.urls")),
     path("", include("yulan.events.urls")),
+    path("", include("yulan.voice.urls")),
     prefix_default_language=True,
 )
 

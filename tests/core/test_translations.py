@@ -27,9 +27,9 @@ HTML_TAG = re.compile(r"</?[a-zA-Z][^>]*>")
 
 # Translations that are rightly the same as the English: loanwords, units and words both languages share.
 SAME_AS_ENGLISH = {
-    "zh_Hans": {"API"},
-    "ja": {"API"},
-    "ko": {"API"},
+    "zh_Hans": {"API", "%(p)s%%"},
+    "ja": {"API", "%(p)s%%"},
+    "ko": {"API", "%(p)s%%", "#%(n)d: %(message)s"},
     "fr": {
         "API",
         "district",
@@ -41,9 +41,10 @@ SAME_AS_ENGLISH = {
         "%(d)s m",
         "%(n)s article",
         "%(n)s place",
+        "h",
     },
     "de": {"API", "Administrator", "Name", "Status", "%(d)s m"},
-    "es": {"API", "roles", "No", "%(d)s m"},
+    "es": {"API", "roles", "No", "%(d)s m", "h"},
     "ru": {"API"},
 }
 

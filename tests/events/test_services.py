@@ -1073,6 +1073,40 @@ def test_points_are_deleted_by_the_events_staff_only(editor, coordinator, other_
         services.point_add(actor=coordinator, event_id=city.pk, text="City-wide", language="en")
 
 
+def test_points_raised_enter_the_feedback_loop(coordinator, community, office):
+    from yulan.voice.models import Category, Item, RoutingRule
+
+    event = make_event(coordinator, community=community, kind=Event.Kind.ROUNDTABLE)
+    # Without any feedback category the point is kept on the event only.
+    lone = services.point_add(actor=coordinator, event_id=event.pk, text="More benches", language="en")
+    assert lone.item is None
+    roundtable = Category.objects.create(slug="roundtable", name={"en": "Raised at roundtables"})
+    signs = Category.objects.create(slug="signs", name={"en": "Signs"})
+    RoutingRule.objects.create(category=None, community=None, office=office)
+    point = services.point_add(
+        actor=coordinator, event_id=event.pk, text="Bilingual signs at the metro exit, please", language="en"
+    )
+    item = Item.objects.get(pk=point.item_id)
+    assert (item.category, item.community, item.office, item.source, item.event_id) == (
+        roundtable,
+        community,
+        office,
+        Item.Source.ROUNDTABLE,
+        event.pk,
+    )
+    assert not item.public_consent and not item.contact_email
+    chosen = services.point_add(
+        actor=coordinator, event_id=event.pk, text="Signs in Korean too", language="en", category="signs"
+    )
+    assert chosen.item.category == signs
+    with pytest.raises(ApplicationError) as exc:
+        services.point_add(actor=coordinator, event_id=event.pk, text="Other", language="en", category="nope")
+    assert exc.value.field == "category"
+    # Deleting the point leaves the feedback item in the loop.
+    services.point_delete(actor=coordinator, point_id=point.pk)
+    assert Item.objects.filter(pk=item.pk).exists()
+
+
 # --- sign-ups that meet an earlier one, and check-ins at the edges ----------------------------
 
 

@@ -1,6 +1,8 @@
 """User-supplied HTML is cleaned with nh3 before it is stored: no scripts, no event handlers,
 no styles, links made safe."""
 
+import html
+
 import nh3
 
 ALLOWED_TAGS = {
@@ -44,4 +46,4 @@ def clean_html(text: str) -> str:
 
 def strip_html(text: str) -> str:
     """Plain text of a fragment, for search and summaries."""
-    return nh3.clean(text, tags=set()).replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">")
+    return html.unescape(nh3.clean(text, tags=set()))

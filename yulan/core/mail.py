@@ -24,9 +24,11 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.mail import EmailMessage, EmailMultiAlternatives, get_connection
 from django.db import connection, transaction
 from django.db.models import Count, F
+from django.template.loader import render_to_string
 from django.utils import timezone
 
 from yulan.core.models import OutgoingMail
@@ -55,6 +57,17 @@ def register_renderer(kind: str, render: Renderer) -> None:
 def register_bounce_handler(kind: str, handler: BounceHandler) -> None:
     """`handler(address, reason)` runs when the receiving server refuses an address for good."""
     _KINDS[kind].on_bounce = handler
+
+
+def templated_message(*, to: str, subject: str, template: str, context: dict[str, Any]) -> EmailMessage:
+    """A text and HTML message from `<template>.txt` and `<template>.html`, rendered in the active
+    language with the site's name."""
+    context = {"site_name": settings.YULAN_SITE_NAME, **context}
+    text = render_to_string(f"{template}.txt", context)
+    html = render_to_string(f"{template}.html", context)
+    message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [to])
+    message.attach_alternative(html, "text/html")
+    return message
 
 
 # --- queueing ---------------------------------------------------------------------------------
@@ -132,15 +145,32 @@ def _insert(rows: list[OutgoingMail]) -> int:
     return len(keys) - existing + sum(1 for row in rows if not row.key)
 
 
+# Set while a delivery task waits in the queue (cleared when it starts): a burst of single
+# messages (a feedback form sent hundreds of times a second) then queues one task, not one each.
+DELIVERY_WAITING_KEY = "outbox:delivery-waiting"
+
+
 def delivery_start(workers: int = 1) -> None:
-    """After commit, queue `workers` delivery tasks (each drains the outbox with the others)."""
+    """After commit, queue `workers` delivery tasks (each drains the outbox with the others).
+    For a single message, no new task is queued while one is waiting to start: it will claim
+    this message too. (A task that never starts is covered by the periodic kick once the mark
+    lapses.)"""
     from yulan.core import tasks
 
     def enqueue() -> None:
-        for _ in range(max(1, workers)):
+        if workers <= 1:
+            if cache.add(DELIVERY_WAITING_KEY, 1, timeout=settings.YULAN_PERIODIC_SECONDS * 2):
+                tasks.deliver_outbox.enqueue()
+            return
+        for _ in range(workers):
             tasks.deliver_outbox.enqueue()
 
     transaction.on_commit(enqueue)
+
+
+def delivery_started() -> None:
+    """A delivery task is starting: messages committed from now on need a task of their own."""
+    cache.delete(DELIVERY_WAITING_KEY)
 
 
 def outbox_kick() -> bool:

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from enum import StrEnum
 from typing import Any
 
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from yulan.core.errors import NotAllowed
@@ -26,6 +27,13 @@ class Perm(StrEnum):
     SUBSCRIBERS_MANAGE = "news.subscribers"
     EVENTS_WRITE = "events.write"
     EVENTS_ATTENDEES = "events.attendees"
+    # Triage, answer and route feedback: a coordinator for its community's items, a responder
+    # for its office's, an editor for all.
+    FEEDBACK_HANDLE = "voice.handle"
+    # Categories, routing rules and Open311 clients.
+    FEEDBACK_SETUP = "voice.setup"
+    FEEDBACK_REPORTS = "voice.reports"
+    SURVEYS_WRITE = "voice.surveys"
 
 
 ROLE_PERMS: dict[str, frozenset[Perm]] = {
@@ -42,6 +50,10 @@ ROLE_PERMS: dict[str, frozenset[Perm]] = {
             Perm.SUBSCRIBERS_MANAGE,
             Perm.EVENTS_WRITE,
             Perm.EVENTS_ATTENDEES,
+            Perm.FEEDBACK_HANDLE,
+            Perm.FEEDBACK_SETUP,
+            Perm.FEEDBACK_REPORTS,
+            Perm.SURVEYS_WRITE,
         }
     ),
     # A coordinator writes and publishes news and runs events for its own community only (see
@@ -54,9 +66,13 @@ ROLE_PERMS: dict[str, frozenset[Perm]] = {
             Perm.NEWS_PUBLISH,
             Perm.EVENTS_WRITE,
             Perm.EVENTS_ATTENDEES,
+            Perm.FEEDBACK_HANDLE,
+            Perm.FEEDBACK_REPORTS,
+            Perm.SURVEYS_WRITE,
         }
     ),
-    Role.RESPONDER: frozenset({Perm.STAFF_AREA}),
+    # A responder handles the feedback routed to its office only (see office_scope).
+    Role.RESPONDER: frozenset({Perm.STAFF_AREA, Perm.FEEDBACK_HANDLE}),
     Role.AMBASSADOR: frozenset(),
 }
 
@@ -104,9 +120,10 @@ def require(user: Any, perm: Perm, *, community_id: int | None = None, office_id
         raise NotAllowed(_("You do not have permission to do this."))
 
 
-def community_scope(user: Any, perm: Perm) -> frozenset[int] | None:
-    """The communities in which the user holds `perm`: None means everywhere, an empty set
-    nowhere."""
+def _scope(user: Any, perm: Perm, scoped_role: str) -> frozenset[int] | None:
+    """The ids of what the user's `scoped_role` grants (a coordinator's communities, a
+    responder's offices) that carry `perm`: None when a city-wide role carries it, an empty set
+    when nothing does. The other scoped role's grants count for neither."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return frozenset()
     if user.is_superuser:
@@ -115,11 +132,17 @@ def community_scope(user: Any, perm: Perm) -> frozenset[int] | None:
     for g in grants_of(user):
         if perm not in ROLE_PERMS.get(g.role, frozenset()):
             continue
-        if g.role == Role.COORDINATOR:
-            ids.add(g.community_id)  # type: ignore[arg-type]
-        elif g.role != Role.RESPONDER:
+        if g.role == scoped_role:
+            ids.add(g.community_id if scoped_role == Role.COORDINATOR else g.office_id)  # type: ignore[arg-type]
+        elif g.role not in (Role.COORDINATOR, Role.RESPONDER):
             return None
     return frozenset(ids)
+
+
+def community_scope(user: Any, perm: Perm) -> frozenset[int] | None:
+    """The communities in which the user holds `perm`: None means everywhere, an empty set
+    nowhere."""
+    return _scope(user, perm, Role.COORDINATOR)
 
 
 def roles_of(user: Any) -> Iterable[str]:
@@ -134,3 +157,34 @@ def require_for_community(user: Any, perm: Perm, community_id: int | None) -> No
         return
     if community_id is None or community_id not in scope:
         raise NotAllowed(_("You do not have permission to do this."))
+
+
+def office_scope(user: Any, perm: Perm) -> frozenset[int] | None:
+    """The offices for which the user holds `perm` through a responder grant: None means every
+    office (a city-wide role), an empty set none."""
+    return _scope(user, perm, Role.RESPONDER)
+
+
+def handling_filter(user: Any, perm: Perm = Perm.FEEDBACK_HANDLE) -> Q | None:
+    """Which feedback items the user may handle, as a filter: those of its communities (a
+    coordinator) or routed to its offices (a responder). None means all; a filter matching
+    nothing for someone without the right."""
+    communities = community_scope(user, perm)
+    offices = office_scope(user, perm)
+    if communities is None or offices is None:
+        return None
+    return Q(community_id__in=sorted(communities)) | Q(office_id__in=sorted(offices))
+
+
+def has_perm_everywhere(user: Any, perm: Perm) -> bool:
+    """Does the user hold `perm` city-wide (not only for some communities or offices)?"""
+    return community_scope(user, perm) is None and office_scope(user, perm) is None
+
+
+def may_handle(user: Any, *, community_id: int | None, office_id: int | None) -> bool:
+    """May the user handle an item of this community, routed to this office?"""
+    if has_perm_everywhere(user, Perm.FEEDBACK_HANDLE):
+        return True
+    if community_id is not None and has_perm(user, Perm.FEEDBACK_HANDLE, community_id=community_id):
+        return True
+    return office_id is not None and has_perm(user, Perm.FEEDBACK_HANDLE, office_id=office_id)

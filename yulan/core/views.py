@@ -49,10 +49,17 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "core/home.html", context)
 
 
+def _feedback_counts(request: HttpRequest) -> dict[str, Any]:
+    from yulan.voice.staff_selectors import open_count_labels
+
+    return open_count_labels(acting_user(request))
+
+
 @staff_view
 def staff_home(request: HttpRequest) -> HttpResponse:
     from yulan.guide import selectors as guide
 
+    can_handle_feedback = has_perm(request.user, Perm.FEEDBACK_HANDLE)
     context = {
         "roles": roles_of(request.user),
         "can_write_guide": has_perm(request.user, Perm.GUIDE_WRITE),
@@ -60,6 +67,11 @@ def staff_home(request: HttpRequest) -> HttpResponse:
         "can_send_bulletin": has_perm(request.user, Perm.BULLETIN_SEND),
         "can_manage_subscribers": has_perm(request.user, Perm.SUBSCRIBERS_MANAGE),
         "can_run_events": has_perm(request.user, Perm.EVENTS_WRITE),
+        "can_handle_feedback": can_handle_feedback,
+        "can_setup_feedback": has_perm(request.user, Perm.FEEDBACK_SETUP),
+        "can_report_feedback": has_perm(request.user, Perm.FEEDBACK_REPORTS),
+        "can_write_surveys": has_perm(request.user, Perm.SURVEYS_WRITE),
+        "feedback_counts": _feedback_counts(request) if can_handle_feedback else None,
         "articles_due": guide.articles_due_count() if has_perm(request.user, Perm.GUIDE_WRITE) else None,
         "recent": AuditEntry.objects.select_related("actor")[:20] if has_perm(request.user, Perm.AUDIT_VIEW) else None,
     }

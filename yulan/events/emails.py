@@ -11,14 +11,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import EmailMessage, EmailMultiAlternatives
-from django.template.loader import render_to_string
+from django.core.mail import EmailMessage
 from django.utils import formats, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from yulan.core.i18n import localize
-from yulan.core.mail import register_renderer
+from yulan.core.mail import register_renderer, templated_message
 from yulan.core.models import OutgoingMail
 from yulan.events import selectors, tokens
 from yulan.events.models import Event, Registration
@@ -200,14 +199,11 @@ def _message(row: OutgoingMail, reg: Registration) -> EmailMessage | None:
             "when": when_text(event),
             "where": where_text(event),
             "event_url": site_url("events:detail", event.slug, language=language),
-            "site_name": settings.YULAN_SITE_NAME,
             "LANGUAGE_CODE": language,
         }
-        text = render_to_string("events/email/notice.txt", context)
-        html = render_to_string("events/email/notice.html", context)
-    message = EmailMultiAlternatives(notice.subject, text, settings.DEFAULT_FROM_EMAIL, [row.to_email])
-    message.attach_alternative(html, "text/html")
-    return message
+        return templated_message(
+            to=row.to_email, subject=notice.subject, template="events/email/notice", context=context
+        )
 
 
 def render(rows: list[OutgoingMail]) -> dict[int, EmailMessage]:

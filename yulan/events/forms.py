@@ -119,9 +119,22 @@ class QuestionForm(TranslatedFieldsMixin):
 
 
 class PointForm(forms.Form):
-    text = forms.CharField(label=_("Point raised"), widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
+    text = forms.CharField(
+        label=_("Point raised"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=settings.YULAN_FEEDBACK_MAX_CHARS,
+    )
     raised_by = forms.CharField(label=_("Raised by (optional)"), max_length=150, required=False)
     language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
+    category = forms.ChoiceField(label=_("Feedback category"), required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from yulan.voice.selectors import categories_active
+
+        super().__init__(*args, **kwargs)
+        field = self.fields["category"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [("", _("Default"))] + [(c.slug, str(c)) for c in categories_active()]
 
 
 class RegistrationForm(forms.Form):

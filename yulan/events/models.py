@@ -267,6 +267,15 @@ class Point(models.Model):
     text = models.TextField(_("point raised"))
     language = models.CharField(_("language"), max_length=10, default="en")
     raised_by = models.CharField(_("raised by"), max_length=150, blank=True)
+    # The feedback item the point became (None if no feedback category was set up).
+    item = models.ForeignKey(
+        "voice.Item",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="points",
+        verbose_name=_("feedback item"),
+    )
     created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
 

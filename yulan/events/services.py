@@ -759,20 +759,31 @@ def checkin(*, actor: User, event_id: int, code: str) -> CheckIn:
 # --- points raised ----------------------------------------------------------------------------
 
 
-def point_add(*, actor: User, event_id: int, text: str, language: str, raised_by: str = "") -> Point:
+def point_add(
+    *, actor: User, event_id: int, text: str, language: str, raised_by: str = "", category: str = ""
+) -> Point:
+    """Record a point raised at the event. It enters the feedback loop as an item of the event's
+    community in `category` (the default roundtable category, or the first one, if not given),
+    routed like any other; without any feedback category set up it is kept on the event only."""
+    from yulan.voice.services import item_from_point
+
     event = event_for_staff(actor=actor, event_id=event_id)
     text = strip_html(text or "").strip()
+    limit = settings.YULAN_FEEDBACK_MAX_CHARS
     if not text:
         raise ApplicationError(_("Write the point that was raised."), field="text")
-    if len(text) > 5000:
-        raise ApplicationError(_("Keep each point under 5,000 characters."), field="text")
+    if len(text) > limit:
+        raise ApplicationError(_("Keep each point under %(limit)d characters.") % {"limit": limit}, field="text")
+    language = clean_language(language, field="language")
     with transaction.atomic(durable=True):
+        item = item_from_point(event=event, text=text, language=language, category=category)
         point = Point.objects.create(
             event=event,
             text=text,
-            language=clean_language(language, field="language"),
+            language=language,
             raised_by=strip_html(raised_by or "")[:150],
             created_by=actor,
+            item=item,
         )
         audit_record(actor=actor, action="event.point.add", target=point, after=snapshot(point))
     return point

@@ -21,6 +21,7 @@ from yulan.core.i18n import localize, translations_of
 from yulan.core.models import Community
 from yulan.core.pagecache import public_page
 from yulan.core.permissions import Perm, community_scope, has_perm, require
+from yulan.core.spreadsheet import Echo, safe_cell
 from yulan.core.views import acting_user, paginate, staff_view
 from yulan.events import calendar, display, jsonld, qr, selectors, services, tokens
 from yulan.events.forms import (
@@ -495,23 +496,12 @@ def staff_registration_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("events:staff_event", pk=reg.event_id)
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _cell(value: Any) -> str:
-    """A CSV cell that a spreadsheet will not run as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 @staff_view
 def staff_export(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     """The event's registrations as CSV (UTF-8 with a byte-order mark, for spreadsheets)."""
     event = services.event_for_staff(actor=acting_user(request), event_id=pk, perm=Perm.EVENTS_ATTENDEES)
     questions: list[Question] = list(event.questions.all())
-    writer = csv.writer(_Echo())
+    writer = csv.writer(Echo())
     tz = event.tz
 
     def when(value: datetime.datetime | None) -> str:
@@ -537,7 +527,7 @@ def staff_export(request: HttpRequest, pk: int) -> StreamingHttpResponse:
             _("Checked in"),
         ]
         labels = [localize(q.label, fallback=event.source_language).text for q in questions]
-        yield writer.writerow([_cell(v) for v in header + labels])
+        yield writer.writerow([safe_cell(v) for v in header + labels])
         for reg in event.registrations.order_by("created_at", "id").iterator(chunk_size=500):
             line = [
                 reg.display_code,
@@ -551,7 +541,7 @@ def staff_export(request: HttpRequest, pk: int) -> StreamingHttpResponse:
                 when(reg.checked_in_at),
             ]
             line += [answer(q, str(reg.answers.get(str(q.pk), ""))) for q in questions]
-            yield writer.writerow([_cell(v) for v in line])
+            yield writer.writerow([safe_cell(v) for v in line])
 
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="registrations-{event.slug}.csv"'

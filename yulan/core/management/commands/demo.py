@@ -495,3 +495,6 @@ class Command(BaseCommand):
         from yulan.events import demo as events_demo
 
         events_demo.load(editor=editor, coordinator=coordinator)
+        from yulan.voice import demo as voice_demo
+
+        voice_demo.load(editor=editor, coordinator=coordinator)
