@@ -1,12 +1,13 @@
 """The baseline for the benchmark: bare Django with one view that returns a small fixed HTML
-page, no middleware, no database. Served the same way as the site:
+page, and one that answers a form POST with a small JSON echo of it (`POST /echo`), no
+middleware, no database. Served the same way as the site:
 
     gunicorn --chdir bench bare_app:application
 """
 
 from django.conf import settings
 from django.core.wsgi import get_wsgi_application
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
 
 PAGE = (
@@ -33,6 +34,12 @@ def index(request: HttpRequest) -> HttpResponse:
     return HttpResponse(PAGE)
 
 
-urlpatterns = [path("", index)]
+def echo(request: HttpRequest) -> JsonResponse:
+    """The form is parsed and echoed as a small JSON list: what a POST API does at the least."""
+    fields = request.POST
+    return JsonResponse([{"fields": sorted(fields), "chars": sum(len(v) for v in fields.values())}], safe=False)
+
+
+urlpatterns = [path("", index), path("echo", echo)]
 
 application = get_wsgi_application()
